@@ -1,0 +1,34 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from shokti import health
+from shokti.api import MeView
+from shokti.jobs import JobStatusView
+
+admin.site.site_header = "Shokti console"
+admin.site.site_title = "Shokti"
+admin.site.index_title = "Campaigns, audiences and messages"
+
+api_v1 = [
+    path("me", MeView.as_view(), name="me"),
+]
+
+internal = [
+    path("jobs/status", JobStatusView.as_view(), name="jobs-status"),
+]
+
+urlpatterns = [
+    path("health", health.live, name="health"),
+    path("health/ready", health.ready, name="health-ready"),
+    path("", include("django_prometheus.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("redoc", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("api/v1/", include((api_v1, "api"), namespace="v1")),
+    path("internal/", include((internal, "internal"), namespace="internal")),
+    path("admin/", admin.site.urls),
+]
+
+handler404 = "shokti.errors.handler404"
+handler500 = "shokti.errors.handler500"

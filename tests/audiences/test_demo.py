@@ -1,0 +1,39 @@
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from audiences.models import Booking, Contact, Service
+from shokti.models import Organization
+
+pytestmark = pytest.mark.django_db
+
+SEED_001 = {
+    "229211b0-9cf4-4e36-b707-d593034bfb0f": ("kamalnavid50@example.com", 22, 2, "Home Cleaning"),
+    "201df462-8e81-475b-9b9b-2a2946218312": ("navidkamal5688@example.com", 21, 3, "Plumbing"),
+    "55a91395-0760-4c57-a7db-ad97f2256917": ("navidkamal568@example.com", 23, 1, "Plumbing"),
+}
+
+
+def test_seed_demo_loads_seed_001_customers_and_is_idempotent():
+    call_command("seed_demo")
+    counts = (Contact.objects.count(), Booking.objects.count(), Service.objects.count())
+    call_command("seed_demo")
+    assert (Contact.objects.count(), Booking.objects.count(), Service.objects.count()) == counts
+
+    organization = Organization.objects.get(slug="demo")
+    assert Contact.objects.filter(organization=organization).count() >= 300
+    now = timezone.now()
+    for customer_id, (address, days, bookings, service) in SEED_001.items():
+        contact = Contact.objects.get(pk=customer_id)
+        assert contact.external_id == customer_id
+        assert contact.email == address
+        assert abs(now - contact.last_booking_at - timedelta(days=days)) < timedelta(minutes=5)
+        assert contact.bookings.filter(status=Booking.Status.COMPLETED).count() == bookings
+        assert contact.bookings.order_by("-finished_at").first().service.name == service
+
+
+def test_every_synthetic_customer_has_a_last_booking():
+    call_command("seed_demo")
+    assert not Contact.objects.filter(last_booking_at__isnull=True).exists()
