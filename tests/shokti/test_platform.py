@@ -40,17 +40,17 @@ def test_readiness_checks_database_broker_and_cache(client):
     }
 
 
-def test_readiness_is_503_when_the_broker_is_down(client, settings):
+def test_readiness_is_503_when_the_broker_is_down(client, monkeypatch):
     from shokti.celery import app
 
-    previous = app.conf.broker_url
-    app.conf.broker_url = "redis://127.0.0.1:1/0"  # nothing listens on port 1
-    try:
-        response = client.get("/health/ready")
-    finally:
-        app.conf.broker_url = previous
+    # Celery reads CELERY_BROKER_URL from the environment before its own settings.
+    nothing_listens = "redis://127.0.0.1:1/0"
+    monkeypatch.setenv("CELERY_BROKER_URL", nothing_listens)
+    monkeypatch.setitem(app.conf, "broker_url", nothing_listens)
+    response = client.get("/health/ready")
     assert response.status_code == 503
     assert response.json()["checks"]["broker"]["status"] == "unhealthy"
+    assert response.json()["checks"]["database"]["status"] == "healthy"
 
 
 def test_metrics_exposes_http_database_and_cache_families(client):
