@@ -2,6 +2,7 @@ import uuid
 
 from django.db import models
 
+from shokti import ids
 from shokti.models import Organization
 
 
@@ -98,3 +99,51 @@ class Booking(models.Model):
 
     def __str__(self) -> str:
         return f"{self.service} for {self.contact} ({self.status})"
+
+
+class Segment(models.Model):
+    """A saved audience: a rule tree over contacts, compiled to one query (audiences.segments)."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="segments")
+    public_id = models.CharField(max_length=64, default=ids.segment_id, help_text="seg_… ; unique per organization.")
+    name = models.CharField(max_length=255)
+    description = models.TextField(blank=True)
+    conditions = models.JSONField(default=list, help_text="ANDed conditions and groups; see API.md.")
+    estimated_size = models.PositiveIntegerField(null=True, blank=True)
+    estimated_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "public_id"], name="segment_public_id_unique_per_org"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Event(models.Model):
+    """A behavioural event about a contact, stored once per (organization, event_id)."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="events")
+    event_id = models.CharField(max_length=128)
+    event_type = models.CharField(max_length=100)
+    user_id = models.CharField(max_length=255, help_text="The contact's external_id.")
+    contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="events")
+    properties = models.JSONField(default=dict, blank=True)
+    occurred_at = models.DateTimeField()
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "event_id"], name="event_id_unique_per_org"),
+        ]
+        indexes = [
+            models.Index(fields=["contact", "event_type", "occurred_at"], name="event_contact_type_time"),
+            models.Index(fields=["organization", "event_type", "occurred_at"], name="event_org_type_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.event_id}"

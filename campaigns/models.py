@@ -1,1 +1,369 @@
-from django.db import models  # noqa: F401
+"""Seed 004's campaign schema, adapted to Django.
+
+Rows carry a bigint primary key for joins and a public string id (`cmp_…`)
+for URLs. Seed 004's CHECK constraints are database constraints here; rules
+that span rows (allocations summing to 100) are checked by the services.
+"""
+
+from decimal import Decimal
+
+from django.db import models
+from django.db.models import Q
+
+from audiences.models import Segment
+from shokti import ids
+from shokti.models import Organization
+
+
+class CampaignQuerySet(models.QuerySet):
+    def alive(self):
+        return self.filter(deleted_at__isnull=True)
+
+
+class CampaignType(models.TextChoices):
+    SCHEDULED = "scheduled", "Scheduled"
+    TRIGGERED = "triggered", "Triggered"
+
+
+class CampaignStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    SCHEDULED = "scheduled", "Scheduled"
+    ACTIVE = "active", "Active"
+    RUNNING = "running", "Running"
+    PAUSED = "paused", "Paused"
+    COMPLETED = "completed", "Completed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class ScheduleType(models.TextChoices):
+    ONE_TIME = "one_time", "One time"
+    RECURRING = "recurring", "Recurring"
+
+
+class WinnerMetric(models.TextChoices):
+    OPEN_RATE = "open_rate", "Open rate"
+    CLICK_RATE = "click_rate", "Click rate"
+    CONVERSION_RATE = "conversion_rate", "Conversion rate"
+
+
+class AttributionModel(models.TextChoices):
+    FIRST_TOUCH = "first_touch", "First touch"
+    LAST_TOUCH = "last_touch", "Last touch"
+    LINEAR = "linear", "Linear"
+
+
+class Campaign(models.Model):
+    Type = CampaignType
+    Status = CampaignStatus
+
+    FINAL_STATUSES = frozenset({CampaignStatus.COMPLETED, CampaignStatus.CANCELLED})
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="campaigns")
+    public_id = models.CharField(max_length=50, unique=True, default=ids.campaign_id, editable=False)
+    name = models.CharField(max_length=255)
+    description = models.TextField(blank=True)
+    campaign_type = models.CharField(max_length=20, choices=CampaignType.choices)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
+    status_before_pause = models.CharField(max_length=20, choices=Status.choices, blank=True)
+
+    # Scheduling
+    schedule_type = models.CharField(max_length=20, choices=ScheduleType.choices, blank=True)
+    scheduled_at = models.DateTimeField(null=True, blank=True)
+    cron_expression = models.CharField(max_length=100, blank=True)
+    timezone = models.CharField(max_length=64, default="UTC")
+
+    # Throttling and send window (hours in the contact's local time)
+    throttle_per_minute = models.PositiveIntegerField(null=True, blank=True)
+    throttle_per_hour = models.PositiveIntegerField(null=True, blank=True)
+    send_window_start = models.PositiveSmallIntegerField(null=True, blank=True)
+    send_window_end = models.PositiveSmallIntegerField(null=True, blank=True)
+    exclude_weekends = models.BooleanField(default=False)
+
+    # A/B testing
+    enable_ab_testing = models.BooleanField(default=False)
+    auto_winner_enabled = models.BooleanField(default=False)
+    auto_winner_metric = models.CharField(max_length=50, choices=WinnerMetric.choices, blank=True)
+    auto_winner_confidence = models.DecimalField(max_digits=5, decimal_places=4, default=Decimal("0.95"))
+    auto_winner_min_sample = models.PositiveIntegerField(default=1000)
+    winner_variant = models.ForeignKey(
+        "Variant", null=True, blank=True, on_delete=models.SET_NULL, related_name="won_campaigns"
+    )
+
+    # Conversions
+    conversion_event_type = models.CharField(max_length=100, blank=True)
+    attribution_window_days = models.PositiveIntegerField(default=7)
+    attribution_model = models.CharField(
+        max_length=20, choices=AttributionModel.choices, default=AttributionModel.LAST_TOUCH
+    )
+
+    holdout_percentage = models.DecimalField(max_digits=5, decimal_places=2, default=Decimal("0"))
+    tags = models.JSONField(default=list, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+
+    # Audit: actors are usernames, or "system" for beat and internal callers.
+    created_by = models.CharField(max_length=150)
+    updated_by = models.CharField(max_length=150, blank=True)
+    scheduled_by = models.CharField(max_length=150, blank=True)
+    activated_at = models.DateTimeField(null=True, blank=True)
+    paused_by = models.CharField(max_length=150, blank=True)
+    paused_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.CharField(max_length=150, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_reason = models.TextField(blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    cloned_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="clones")
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    objects = CampaignQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["organization", "status"], name="campaign_org_status"),
+            models.Index(fields=["organization", "campaign_type"], name="campaign_org_type"),
+            models.Index(
+                fields=["scheduled_at"], name="campaign_scheduled_at", condition=Q(scheduled_at__isnull=False)
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=CampaignStatus.values), name="campaign_valid_status"),
+            models.CheckConstraint(condition=Q(campaign_type__in=CampaignType.values), name="campaign_valid_type"),
+            models.CheckConstraint(
+                condition=Q(schedule_type__in=[*ScheduleType.values, ""]),
+                name="campaign_valid_schedule_type",
+            ),
+            models.CheckConstraint(
+                condition=Q(holdout_percentage__gte=0) & Q(holdout_percentage__lte=20), name="campaign_valid_holdout"
+            ),
+            models.CheckConstraint(
+                condition=(Q(send_window_start__isnull=True) | Q(send_window_start__lte=23))
+                & (Q(send_window_end__isnull=True) | Q(send_window_end__lte=23)),
+                name="campaign_valid_send_window",
+            ),
+            models.CheckConstraint(
+                condition=Q(auto_winner_confidence__gt=0) & Q(auto_winner_confidence__lt=1),
+                name="campaign_valid_winner_confidence",
+            ),
+            models.CheckConstraint(condition=Q(attribution_window_days__gte=1), name="campaign_valid_attribution"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in self.FINAL_STATUSES
+
+    def is_editable(self) -> bool:
+        return self.status in {self.Status.DRAFT, self.Status.SCHEDULED, self.Status.PAUSED}
+
+
+class SegmentType(models.TextChoices):
+    INCLUDE = "include", "Include"
+    EXCLUDE = "exclude", "Exclude"
+
+
+class CampaignAudience(models.Model):
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="audiences")
+    public_id = models.CharField(max_length=50, unique=True, default=ids.audience_id, editable=False)
+    segment_type = models.CharField(max_length=20, choices=SegmentType.choices, default=SegmentType.INCLUDE)
+    segment = models.ForeignKey(
+        Segment, null=True, blank=True, on_delete=models.PROTECT, related_name="campaign_audiences"
+    )
+    segment_query = models.JSONField(null=True, blank=True, help_text="Inline conditions, when no segment is named.")
+    name = models.CharField(max_length=255, blank=True)
+    estimated_size = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(segment_type__in=SegmentType.values), name="audience_valid_segment_type"
+            ),
+            models.CheckConstraint(
+                condition=Q(segment__isnull=False) | Q(segment_query__isnull=False),
+                name="audience_has_segment_or_query",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.segment_type}: {self.name or self.segment or 'inline rules'}"
+
+
+class Variant(models.Model):
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="variants")
+    public_id = models.CharField(max_length=50, unique=True, default=ids.variant_id, editable=False)
+    name = models.CharField(max_length=100)
+    description = models.TextField(blank=True)
+    allocation_percentage = models.DecimalField(max_digits=5, decimal_places=2)
+    is_control = models.BooleanField(default=False, help_text="Control contacts get no message but are measured.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(allocation_percentage__gte=0) & Q(allocation_percentage__lte=100),
+                name="variant_valid_allocation",
+            ),
+            models.UniqueConstraint(fields=["campaign"], condition=Q(is_control=True), name="variant_one_control"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ChannelType(models.TextChoices):
+    EMAIL = "email", "Email"
+    SMS = "sms", "SMS"
+    WHATSAPP = "whatsapp", "WhatsApp"
+    IN_APP = "in_app", "In-app"
+    WEBHOOK = "webhook", "Webhook"
+
+
+class Channel(models.Model):
+    Type = ChannelType
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="channels")
+    variant = models.ForeignKey(Variant, null=True, blank=True, on_delete=models.CASCADE, related_name="channels")
+    public_id = models.CharField(max_length=50, unique=True, default=ids.channel_id, editable=False)
+    channel_type = models.CharField(max_length=20, choices=Type.choices)
+    enabled = models.BooleanField(default=True)
+    priority = models.PositiveSmallIntegerField(default=0, help_text="Fallback order: lower goes first.")
+
+    email_subject = models.CharField(max_length=255, blank=True)
+    email_body_html = models.TextField(blank=True)
+    email_body_text = models.TextField(blank=True)
+    email_sender_name = models.CharField(max_length=100, blank=True)
+    email_sender_email = models.EmailField(max_length=255, blank=True)
+    email_reply_to = models.EmailField(max_length=255, blank=True)
+
+    sms_body = models.TextField(blank=True, help_text="Long bodies are sent as several segments.")
+
+    whatsapp_body = models.CharField(max_length=1600, blank=True)
+    whatsapp_template_id = models.CharField(max_length=100, blank=True)
+
+    in_app_title = models.CharField(max_length=255, blank=True)
+    in_app_body = models.TextField(blank=True)
+    in_app_action_url = models.URLField(max_length=2000, blank=True)
+    in_app_icon = models.CharField(max_length=255, blank=True)
+
+    webhook_url = models.URLField(max_length=2000, blank=True)
+    webhook_method = models.CharField(max_length=10, default="POST")
+    webhook_headers = models.JSONField(default=dict, blank=True)
+    webhook_payload_template = models.TextField(blank=True)
+
+    template_id = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["priority", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(channel_type__in=ChannelType.values), name="channel_valid_type"),
+            models.CheckConstraint(
+                condition=Q(webhook_method__in=["POST", "PUT", "PATCH"]), name="channel_valid_webhook_method"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_type_display()} ({self.public_id})"
+
+
+class Trigger(models.Model):
+    USER_LOCAL = "user_local"
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="triggers")
+    public_id = models.CharField(max_length=50, unique=True, default=ids.trigger_id, editable=False)
+    event_type = models.CharField(max_length=100)
+    conditions = models.JSONField(default=list, blank=True, help_text="[{field, operator, value}], all must hold.")
+    delay_minutes = models.PositiveIntegerField(default=0)
+    delay_days = models.PositiveIntegerField(default=0)
+    frequency_limit = models.PositiveIntegerField(default=1)
+    frequency_window_hours = models.PositiveIntegerField(default=24)
+    quiet_hours_start = models.PositiveSmallIntegerField(null=True, blank=True)
+    quiet_hours_end = models.PositiveSmallIntegerField(null=True, blank=True)
+    quiet_hours_timezone = models.CharField(max_length=64, default=USER_LOCAL)
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(fields=["event_type"], name="trigger_event_type", condition=Q(enabled=True)),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(quiet_hours_start__isnull=True) | Q(quiet_hours_start__lte=23))
+                & (Q(quiet_hours_end__isnull=True) | Q(quiet_hours_end__lte=23)),
+                name="trigger_valid_quiet_hours",
+            ),
+            models.CheckConstraint(condition=Q(frequency_limit__gte=1), name="trigger_valid_frequency_limit"),
+            models.CheckConstraint(condition=Q(frequency_window_hours__gte=1), name="trigger_valid_frequency_window"),
+        ]
+
+    def __str__(self) -> str:
+        return f"on {self.event_type}"
+
+
+class ExecutionType(models.TextChoices):
+    SCHEDULED = "scheduled", "Scheduled"
+    TRIGGERED = "triggered", "Triggered"
+    MANUAL = "manual", "Manual"
+
+
+class ExecutionStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    PAUSED = "paused", "Paused"
+    COMPLETED = "completed", "Completed"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class Execution(models.Model):
+    Type = ExecutionType
+
+    Status = ExecutionStatus
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="executions")
+    public_id = models.CharField(max_length=50, unique=True, default=ids.execution_id, editable=False)
+    execution_type = models.CharField(max_length=20, choices=Type.choices)
+    occurrence_key = models.CharField(
+        max_length=100,
+        help_text="One execution per occurrence: the scheduled time, the event id, or a manual run's id.",
+    )
+    trigger_event_id = models.CharField(max_length=128, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    correlation_id = models.CharField(max_length=128, blank=True)
+
+    total_audience_size = models.PositiveIntegerField(default=0)
+    holdout_size = models.PositiveIntegerField(default=0)
+    messages_queued = models.PositiveIntegerField(default=0)
+    messages_sent = models.PositiveIntegerField(default=0)
+    messages_delivered = models.PositiveIntegerField(default=0)
+    messages_failed = models.PositiveIntegerField(default=0)
+
+    started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    paused_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status"], name="execution_status")]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "occurrence_key"], name="execution_once_per_occurrence"),
+            models.CheckConstraint(condition=Q(status__in=ExecutionStatus.values), name="execution_valid_status"),
+        ]
+
+    def __str__(self) -> str:
+        return self.public_id
