@@ -12,6 +12,8 @@ admin.site.index_title = "Campaigns, audiences and messages"
 
 api_v1 = [
     path("me", MeView.as_view(), name="me"),
+    path("", include("audiences.urls")),
+    path("", include("campaigns.urls")),
 ]
 
 internal = [
