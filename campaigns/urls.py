@@ -1,7 +1,43 @@
-"""Routes of this app under /api/v1/ (included by shokti.urls)."""
+"""Seed 004's campaign routes under /api/v1/ (included by shokti.urls)."""
 
+from django.urls import re_path
+
+from campaigns.api.views import (
+    AudienceViewSet,
+    CampaignViewSet,
+    ChannelViewSet,
+    ExecutionViewSet,
+    TriggerViewSet,
+    VariantViewSet,
+)
 from shokti.routers import OptionalSlashRouter
 
 router = OptionalSlashRouter()
+router.register("campaigns", CampaignViewSet, basename="campaign")
+router.register(r"campaigns/(?P<campaign_id>[^/.]+)/executions", ExecutionViewSet, basename="campaign-execution")
 
-urlpatterns = [*router.urls]
+COLLECTION = {"get": "list", "post": "create"}
+ITEM = {"get": "retrieve", "patch": "partial_update", "delete": "destroy"}
+
+
+def part_routes(name: str, viewset) -> list:
+    prefix = rf"^campaigns/(?P<campaign_id>[^/.]+)/{name}"
+    return [
+        re_path(rf"{prefix}/?$", viewset.as_view(COLLECTION), name=f"campaign-{name}"),
+        re_path(rf"{prefix}/(?P<part_id>[^/.]+)/?$", viewset.as_view(ITEM), name=f"campaign-{name}-detail"),
+    ]
+
+
+urlpatterns = [
+    # Before the audience detail route, which would take "estimate" for an audience id.
+    re_path(
+        r"^campaigns/(?P<campaign_id>[^/.]+)/audiences/estimate/?$",
+        AudienceViewSet.as_view({"post": "estimate", "get": "estimate"}),
+        name="campaign-audiences-estimate",
+    ),
+    *part_routes("audiences", AudienceViewSet),
+    *part_routes("variants", VariantViewSet),
+    *part_routes("channels", ChannelViewSet),
+    *part_routes("triggers", TriggerViewSet),
+    *router.urls,
+]
