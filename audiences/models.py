@@ -147,3 +147,34 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.event_id}"
+
+
+class Suppression(models.Model):
+    """An address that must not receive a channel: unsubscribed, hard-bounced or complained.
+
+    Covers the address on that channel for the whole organization (API.md).
+    """
+
+    class Reason(models.TextChoices):
+        UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
+        HARD_BOUNCE = "hard_bounce", "Hard bounce"
+        COMPLAINT = "complaint", "Spam complaint"
+        MANUAL = "manual", "Added by an operator"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="suppressions")
+    channel_type = models.CharField(max_length=20)
+    address = models.CharField(max_length=255, help_text="Lower-cased email, or E.164 phone.")
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    source = models.CharField(max_length=50, blank=True, help_text="link, one_click, provider, admin, api…")
+    campaign_public_id = models.CharField(max_length=50, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "channel_type", "address"], name="suppression_once_per_address"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.address} ({self.channel_type}: {self.reason})"
