@@ -15,7 +15,7 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from campaigns import validation
+from campaigns import scheduling, validation
 from campaigns.events import emit
 from campaigns.models import Campaign, CampaignStatus, CampaignType, ScheduleType
 from shokti.errors import InvalidStateTransition
@@ -94,6 +94,7 @@ def campaign_schedule(campaign: Campaign, *, actor: str, scheduled_at: datetime 
     campaign.status = S.SCHEDULED
     campaign.scheduled_by = actor
     _save(campaign, actor, "scheduled_at", "schedule_type", "scheduled_by")
+    scheduling.campaign_schedule_entry_write(campaign)
     emit(
         "campaign.scheduled",
         campaign,
@@ -124,6 +125,7 @@ def campaign_pause(campaign: Campaign, *, actor: str) -> Campaign:
     campaign.paused_by = actor
     campaign.paused_at = timezone.now()
     _save(campaign, actor, "status_before_pause", "paused_by", "paused_at")
+    scheduling.campaign_schedule_entry_enable(campaign, enabled=False)
     sent = sum(campaign.executions.values_list("messages_sent", flat=True))
     emit("campaign.paused", campaign, paused_by=actor, messages_sent=sent)
     return campaign
@@ -138,6 +140,7 @@ def campaign_resume(campaign: Campaign, *, actor: str) -> Campaign:
     )
     campaign.status_before_pause = ""
     _save(campaign, actor, "status_before_pause")
+    scheduling.campaign_schedule_entry_enable(campaign, enabled=True)
     emit("campaign.resumed", campaign, resumed_by=actor, status=campaign.status)
     return campaign
 
@@ -150,6 +153,7 @@ def campaign_cancel(campaign: Campaign, *, actor: str, reason: str = "") -> Camp
     campaign.cancelled_at = timezone.now()
     campaign.cancelled_reason = reason
     _save(campaign, actor, "cancelled_by", "cancelled_at", "cancelled_reason")
+    scheduling.campaign_schedule_entry_delete(campaign)
     emit("campaign.cancelled", campaign, cancelled_by=actor, reason=reason)
     return campaign
 
@@ -174,6 +178,7 @@ def campaign_finish(campaign: Campaign, *, actor: str, execution_id: str, sent: 
     campaign.status = S.SCHEDULED if recurring else S.COMPLETED
     if not recurring:
         campaign.completed_at = timezone.now()
+        scheduling.campaign_schedule_entry_delete(campaign)
     _save(campaign, actor, "completed_at")
     emit("campaign.completed", campaign, execution_id=execution_id, total_sent=sent, total_delivered=delivered)
     return campaign

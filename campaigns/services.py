@@ -5,7 +5,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from campaigns import lifecycle, validation
+from campaigns import lifecycle, scheduling, validation
 from campaigns.events import emit
 from campaigns.models import Campaign, CampaignAudience, Channel, Trigger, Variant
 from shokti.models import Organization
@@ -66,11 +66,14 @@ def campaign_update(campaign: Campaign, *, actor: str, data: dict[str, Any]) -> 
     changed = [key for key, value in data.items() if getattr(campaign, key) != value]
     for key in changed:
         setattr(campaign, key, data[key])
-    if {"schedule_type", "scheduled_at", "cron_expression"} & set(changed) and campaign.status != Campaign.Status.DRAFT:
+    rescheduled = {"schedule_type", "scheduled_at", "cron_expression", "timezone", "exclude_weekends"} & set(changed)
+    if rescheduled and campaign.status != Campaign.Status.DRAFT:
         validation.check_schedule(campaign)
     if changed:
         campaign.updated_by = actor
         campaign.save(update_fields=[*changed, "updated_by", "updated_at"])
+        if rescheduled and campaign.status == Campaign.Status.SCHEDULED:
+            scheduling.campaign_schedule_entry_write(campaign)
         emit("campaign.updated", campaign, changed_fields=changed, updated_by=actor)
     return campaign
 
@@ -82,6 +85,7 @@ def campaign_delete(campaign: Campaign, *, actor: str) -> None:
     campaign.deleted_at = timezone.now()
     campaign.updated_by = actor
     campaign.save(update_fields=["deleted_at", "updated_by", "updated_at"])
+    scheduling.campaign_schedule_entry_delete(campaign)
     emit("campaign.deleted", campaign, deleted_by=actor)
 
 

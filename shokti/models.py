@@ -12,6 +12,14 @@ class Organization(models.Model):
     slug = models.SlugField(max_length=50, unique=True)
     name = models.CharField(max_length=255)
     timezone = models.CharField(max_length=64, default="UTC", help_text="IANA timezone for contacts that have none.")
+    frequency_cap_messages = models.PositiveIntegerField(
+        null=True, blank=True, help_text="At most this many messages per contact per window, across campaigns."
+    )
+    frequency_cap_hours = models.PositiveIntegerField(default=24)
+    quiet_hours_start = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Hour (0-23, contact's local time) from which nothing is sent."
+    )
+    quiet_hours_end = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Hour (0-23) sending resumes.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
