@@ -17,7 +17,8 @@ from django.utils import timezone
 
 from campaigns import scheduling, validation
 from campaigns.events import emit
-from campaigns.models import Campaign, CampaignStatus, CampaignType, ScheduleType
+from campaigns.models import Campaign, CampaignStatus, CampaignType, ExecutionStatus, ScheduleType
+from messaging.models import Message, MessageStatus, SkipReason
 from shokti.errors import InvalidStateTransition
 
 S = CampaignStatus
@@ -126,6 +127,10 @@ def campaign_pause(campaign: Campaign, *, actor: str) -> Campaign:
     campaign.paused_at = timezone.now()
     _save(campaign, actor, "status_before_pause", "paused_by", "paused_at")
     scheduling.campaign_schedule_entry_enable(campaign, enabled=False)
+    # Workers check the campaign before claiming, so sending stops within one batch.
+    campaign.executions.filter(status=ExecutionStatus.RUNNING).update(
+        status=ExecutionStatus.PAUSED, paused_at=timezone.now()
+    )
     sent = sum(campaign.executions.values_list("messages_sent", flat=True))
     emit("campaign.paused", campaign, paused_by=actor, messages_sent=sent)
     return campaign
@@ -141,6 +146,12 @@ def campaign_resume(campaign: Campaign, *, actor: str) -> Campaign:
     campaign.status_before_pause = ""
     _save(campaign, actor, "status_before_pause")
     scheduling.campaign_schedule_entry_enable(campaign, enabled=True)
+    resumed = list(campaign.executions.filter(status=ExecutionStatus.PAUSED).values_list("pk", flat=True))
+    campaign.executions.filter(pk__in=resumed).update(status=ExecutionStatus.RUNNING, paused_at=None)
+    if resumed:
+        from campaigns.tasks import kick
+
+        transaction.on_commit(lambda: [kick(pk, chains=2) for pk in resumed])
     emit("campaign.resumed", campaign, resumed_by=actor, status=campaign.status)
     return campaign
 
@@ -154,6 +165,13 @@ def campaign_cancel(campaign: Campaign, *, actor: str, reason: str = "") -> Camp
     campaign.cancelled_reason = reason
     _save(campaign, actor, "cancelled_by", "cancelled_at", "cancelled_reason")
     scheduling.campaign_schedule_entry_delete(campaign)
+    unfinished = campaign.executions.filter(
+        status__in=[ExecutionStatus.PENDING, ExecutionStatus.RUNNING, ExecutionStatus.PAUSED]
+    )
+    Message.objects.filter(execution__in=unfinished, status__in=[MessageStatus.QUEUED, MessageStatus.DEFERRED]).update(
+        status=MessageStatus.SKIPPED, skip_reason=SkipReason.CAMPAIGN_CANCELLED
+    )
+    unfinished.update(status=ExecutionStatus.CANCELLED, completed_at=timezone.now())
     emit("campaign.cancelled", campaign, cancelled_by=actor, reason=reason)
     return campaign
 

@@ -367,3 +367,20 @@ class Execution(models.Model):
 
     def __str__(self) -> str:
         return self.public_id
+
+
+class ThrottleWindow(models.Model):
+    """Messages sent by a campaign in one minute or hour: the throttle shared by every worker."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=10)  # "minute" or "hour"
+    window_start = models.DateTimeField()
+    used = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "kind", "window_start"], name="throttle_window_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} from {self.window_start:%Y-%m-%d %H:%M}: {self.used}"

@@ -8,6 +8,7 @@ exception escape: it maps each failure to a transient or permanent Outcome.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -70,7 +71,21 @@ class Outcome:
 
 
 class Channel:
+    """Sends a batch; calls `report` for each message as soon as its outcome is known.
+
+    The dispatcher's `on_outcome` journals every accepted message the moment the
+    provider accepts it, so a worker killed mid-batch never causes a resend.
+    """
+
     kind = ""
+
+    def __init__(self, on_outcome: Callable[[Outcome], None] | None = None):
+        self.on_outcome = on_outcome
+
+    def report(self, outcome: Outcome) -> Outcome:
+        if self.on_outcome is not None:
+            self.on_outcome(outcome)
+        return outcome
 
     def send(self, batch: list[OutgoingMessage]) -> list[Outcome]:
         raise NotImplementedError
@@ -90,7 +105,7 @@ def _backend_class(path: str) -> type[Channel]:
     return import_string(path)
 
 
-def get_channel(kind: str) -> Channel:
+def get_channel(kind: str, on_outcome: Callable[[Outcome], None] | None = None) -> Channel:
     """The configured backend for a channel kind, imported on first use (SHOKTI_CHANNEL_BACKENDS overrides)."""
     paths = {**DEFAULT_BACKENDS, **getattr(settings, "SHOKTI_CHANNEL_BACKENDS", {})}
-    return _backend_class(paths[kind])()
+    return _backend_class(paths[kind])(on_outcome=on_outcome)
