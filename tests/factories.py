@@ -1,7 +1,10 @@
+from datetime import timedelta
+
 import factory
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
-from audiences.models import Contact
+from audiences.models import Booking, Contact, Event, Segment, Service
 from shokti.models import ApiToken, Membership, Organization, Role
 
 
@@ -42,6 +45,50 @@ class ContactFactory(factory.django.DjangoModelFactory):
     email = factory.LazyAttribute(lambda c: f"{c.external_id}@example.com")
     first_name = factory.Faker("first_name")
     timezone = "Asia/Dhaka"
+
+
+class ServiceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Service
+
+    organization = factory.SubFactory(OrganizationFactory)
+    name = factory.Sequence(lambda n: f"Service {n}")
+    category = Service.Category.CLEANING
+    price = 500
+
+
+class BookingFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Booking
+
+    contact = factory.SubFactory(ContactFactory)
+    organization = factory.SelfAttribute("contact.organization")
+    service = factory.SubFactory(ServiceFactory, organization=factory.SelfAttribute("..organization"))
+    status = Booking.Status.COMPLETED
+    finished_at = factory.LazyFunction(lambda: timezone.now() - timedelta(days=1))
+    scheduled_at = factory.LazyAttribute(lambda b: (b.finished_at or timezone.now()) - timedelta(hours=2))
+    total_price = factory.SelfAttribute("service.price")
+
+
+class EventFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Event
+
+    contact = factory.SubFactory(ContactFactory)
+    organization = factory.SelfAttribute("contact.organization")
+    event_id = factory.Sequence(lambda n: f"evt_{n}")
+    event_type = "app_open"
+    user_id = factory.SelfAttribute("contact.external_id")
+    occurred_at = factory.LazyFunction(lambda: timezone.now() - timedelta(days=1))
+
+
+class SegmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Segment
+
+    organization = factory.SubFactory(OrganizationFactory)
+    name = factory.Sequence(lambda n: f"Segment {n}")
+    conditions = factory.LazyFunction(list)
 
 
 def issue_token(membership: Membership) -> str:
