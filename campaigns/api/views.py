@@ -1,5 +1,7 @@
 """Seed 004's campaign endpoints: thin viewsets over campaigns.services and campaigns.lifecycle."""
 
+import uuid
+
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
@@ -7,10 +9,10 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from audiences.models import Contact
-from campaigns import lifecycle, selectors, services
+from campaigns import execution, lifecycle, selectors, services
 from campaigns.api import serializers as s
 from campaigns.filters import CampaignFilter
-from campaigns.models import Campaign, CampaignAudience, Channel, Execution, Trigger, Variant
+from campaigns.models import Campaign, CampaignAudience, Channel, Execution, ExecutionType, Trigger, Variant
 from messaging.rendering import contact_context, render_channel
 from shokti.auth import current_organization
 from shokti.errors import NotFound
@@ -308,7 +310,7 @@ class AudienceViewSet(CampaignPartViewSet):
         return Response(s.EstimateResponseSerializer(result).data)
 
 
-class ExecutionViewSet(viewsets.ReadOnlyModelViewSet):
+class ExecutionViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = s.ExecutionSerializer
     lookup_field = "public_id"
     lookup_url_kwarg = "execution_id"
@@ -324,3 +326,19 @@ class ExecutionViewSet(viewsets.ReadOnlyModelViewSet):
 
     def retrieve(self, request, *args, **kwargs):
         return Response({"execution": self.get_serializer(self.get_object()).data})
+
+    @extend_schema(
+        request=None,
+        responses={202: inline_serializer("ExecutionStarted", {"execution": s.ExecutionSerializer()})},
+        summary="Run a draft or scheduled campaign now",
+        description="An `Idempotency-Key` header makes a repeated request return the first run.",
+    )
+    def create(self, request, campaign_id=None):
+        campaign = get_object_or_404(
+            Campaign.objects.alive().filter(organization=current_organization(request)), public_id=campaign_id
+        )
+        key = request.headers.get("Idempotency-Key") or uuid.uuid4().hex
+        run, _ = execution.execution_start(
+            campaign, execution_type=ExecutionType.MANUAL, occurrence_key=f"manual:{key[:80]}", actor=actor_of(request)
+        )
+        return Response({"execution": self.get_serializer(run).data}, status=status.HTTP_202_ACCEPTED)
