@@ -44,7 +44,7 @@ ADDRESS_COLUMN = {
 
 def _bucket_sql(salt_param: str) -> str:
     if connection.vendor == "postgresql":
-        return f"(('x' || substr(md5({salt_param} || c.id::text), 1, 8))::bit(32)::bigint % {BUCKETS})"
+        return f"(('x' || substr(md5({salt_param} || c.id::text), 1, 8))::bit(32)::bigint %% {BUCKETS})"
     return f"shokti_bucket({salt_param}, c.id)"
 
 
@@ -126,7 +126,7 @@ def _plan(campaign: Campaign, execution: Execution, now: datetime) -> _Plan:
             cases.append(f"WHEN vb < {cumulative} THEN {variant.pk}")
         variant_sql = f"CASE {' '.join(cases)} ELSE {variants[-1].pk} END"
     else:
-        variant_sql = "NULL"
+        variant_sql = "CAST(NULL AS BIGINT)"
 
     chains = _channel_chain(campaign)
     channel_cases = []
@@ -135,7 +135,7 @@ def _plan(campaign: Campaign, execution: Execution, now: datetime) -> _Plan:
         for channel in chain:
             column = ADDRESS_COLUMN[channel.channel_type]
             channel_cases.append(f"WHEN {guard} AND {column} <> '' THEN {channel.pk}")
-    channel_sql = f"CASE {' '.join(channel_cases)} ELSE NULL END" if channel_cases else "NULL"
+    channel_sql = f"CASE {' '.join(channel_cases)} ELSE NULL END" if channel_cases else "CAST(NULL AS BIGINT)"
 
     by_id = {c.pk: c for chain in chains.values() for c in chain}
     type_cases = " ".join(f"WHEN {pk} THEN '{c.channel_type}'" for pk, c in by_id.items())
