@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from audiences.segments import contacts_matching, segment_contacts
 from django.db import connection, transaction
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.db.models.functions import Lower
 from django.utils import timezone
 
 from audiences.models import Contact, Suppression
+from audiences.segments import contacts_matching, segment_contacts
 from campaigns import lifecycle
 from campaigns.assignment import BUCKETS
 from campaigns.models import Campaign, Channel, ChannelType, Execution, ExecutionStatus, ExecutionType, SegmentType
