@@ -37,3 +37,15 @@ def test_seed_demo_loads_seed_001_customers_and_is_idempotent():
 def test_every_synthetic_customer_has_a_last_booking():
     call_command("seed_demo")
     assert not Contact.objects.filter(last_booking_at__isnull=True).exists()
+
+
+def test_seed_demo_launches_the_demo_campaigns_once():
+    from campaigns.models import Campaign
+
+    call_command("seed_demo")
+    call_command("seed_demo")
+    demo = Campaign.objects.filter(organization__slug="demo")
+    assert demo.count() == 2
+    assert set(demo.values_list("campaign_type", "status")) == {("scheduled", "scheduled"), ("triggered", "active")}
+    scheduled = demo.get(campaign_type="scheduled")
+    assert scheduled.variants.count() == 2 and scheduled.holdout_percentage == 5

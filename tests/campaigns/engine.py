@@ -27,11 +27,17 @@ def ready_campaign(org, *, variants=(), holdout=0, channels=None, **fields) -> C
         defaults={"name": "Premium", "conditions": [{"field": "attributes.plan", "operator": "eq", "value": "premium"}]},
     )  # fmt: skip
     values = {"name": "Engine test", "campaign_type": "scheduled", "schedule_type": "one_time", **fields}
-    campaign = Campaign.objects.create(organization=org, holdout_percentage=Decimal(holdout), created_by="tester", **values)
+    campaign = Campaign.objects.create(
+        organization=org, holdout_percentage=Decimal(holdout), created_by="tester", **values
+    )
     CampaignAudience.objects.create(campaign=campaign, segment=segment)
     for name, allocation, is_control in variants:
-        Variant.objects.create(campaign=campaign, name=name, allocation_percentage=Decimal(allocation), is_control=is_control)
-    for channel in channels or [{"channel_type": "email", "email_subject": "Hi {{ first_name }}", "email_body_text": "Hello"}]:
+        Variant.objects.create(
+            campaign=campaign, name=name, allocation_percentage=Decimal(allocation), is_control=is_control
+        )
+    for channel in channels or [
+        {"channel_type": "email", "email_subject": "Hi {{ first_name }}", "email_body_text": "Hello"}
+    ]:
         Channel.objects.create(campaign=campaign, **channel)
     return campaign
 

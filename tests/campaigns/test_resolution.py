@@ -38,7 +38,9 @@ def test_exclude_audiences_are_subtracted(org, premium_segment=None):
     bulk_contacts(org, 50)
     bulk_contacts(org, 20, locale="en")
     campaign = ready_campaign(org)
-    english = Segment.objects.create(organization=org, name="English", conditions=[{"field": "locale", "operator": "eq", "value": "en"}])
+    english = Segment.objects.create(
+        organization=org, name="English", conditions=[{"field": "locale", "operator": "eq", "value": "en"}]
+    )
     CampaignAudience.objects.create(campaign=campaign, segment=english, segment_type="exclude")
     assert execution_resolve(new_execution(campaign)) == 50
 
@@ -87,7 +89,9 @@ def test_a_channel_fails_over_by_priority_when_the_contact_has_no_address(org):
     ])  # fmt: skip
     execution = new_execution(campaign)
     execution_resolve(execution)
-    by_type = dict(Message.objects.filter(execution=execution, status="queued").values_list("channel_type").annotate(n=Count("id")))
+    by_type = dict(
+        Message.objects.filter(execution=execution, status="queued").values_list("channel_type").annotate(n=Count("id"))
+    )
     assert by_type == {"email": 3, "sms": 2}
     assert statuses(execution)[("skipped", "no_address")] == 1
     sms = Message.objects.filter(execution=execution, channel_type="sms").first()
@@ -100,7 +104,9 @@ def test_policy_skips_without_consent_suppressed_and_over_the_frequency_cap(org)
     no_marketing = bulk_contacts(org, 2, consent={"marketing": False})
     no_email = bulk_contacts(org, 3, consent={"marketing": True, "email": False})
     suppressed = bulk_contacts(org, 1, email="Gone@Example.com")
-    Suppression.objects.create(organization=org, channel_type="email", address="gone@example.com", reason="unsubscribed")
+    Suppression.objects.create(
+        organization=org, channel_type="email", address="gone@example.com", reason="unsubscribed"
+    )
 
     # Two earlier sends to one contact within the window hit a cap of 2 per 24 hours.
     capped_id = bulk_contacts(org, 1)[0]
@@ -130,7 +136,9 @@ def test_rows_outside_the_send_window_are_deferred_per_timezone(org):
     # 2026-11-23 04:00 UTC is 10:00 in Dhaka (inside) and 23:00 the day before in New York (outside).
     now = datetime(2026, 11, 23, 4, 0, tzinfo=UTC)
     execution_apply_policy(execution, now=now)
-    assert set(Message.objects.filter(execution=execution, contact_id__in=dhaka).values_list("status", flat=True)) == {"queued"}
+    assert set(Message.objects.filter(execution=execution, contact_id__in=dhaka).values_list("status", flat=True)) == {
+        "queued"
+    }
     deferred = Message.objects.filter(execution=execution, contact_id__in=new_york)
     assert set(deferred.values_list("status", flat=True)) == {"deferred"}
     # 09:00 in New York on 23 November is 14:00 UTC.

@@ -22,7 +22,9 @@ def one_time(org):
 
 
 def entry(campaign) -> PeriodicTask | None:
-    return PeriodicTask.objects.filter(name=scheduling.entry_name(campaign)).select_related("clocked", "crontab").first()
+    return (
+        PeriodicTask.objects.filter(name=scheduling.entry_name(campaign)).select_related("clocked", "crontab").first()
+    )
 
 
 def test_scheduling_writes_a_clocked_entry_that_pause_resume_and_cancel_follow(one_time):

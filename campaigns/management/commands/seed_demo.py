@@ -2,6 +2,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from audiences.demo import load_demo_audience
+from campaigns.demo import load_demo_campaigns
 from shokti.models import Organization
 
 
@@ -14,7 +15,8 @@ class Command(BaseCommand):
             slug="demo", defaults={"name": "Demo Home Services", "timezone": "Asia/Dhaka"}
         )
         audience = load_demo_audience(organization)
+        campaigns = load_demo_campaigns(organization)
         self.stdout.write(
             f"Demo organization '{organization.slug}': {audience['services']} services, "
-            f"{audience['customers']} customers."
+            f"{audience['customers']} customers, {campaigns} new campaigns."
         )
