@@ -100,3 +100,8 @@ class Message(models.Model):
             return int(digits, 16) if prefix == "msg" and digits else None
         except ValueError:
             return None
+
+
+class BounceType(models.TextChoices):
+    HARD = "hard", "Hard"
+    SOFT = "soft", "Soft"
