@@ -29,6 +29,7 @@ urlpatterns = [
     path("redoc", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("api/v1/", include((api_v1, "api"), namespace="v1")),
     path("internal/", include((internal, "internal"), namespace="internal")),
+    path("", include("messaging.tracking_urls")),
     path("admin/", admin.site.urls),
 ]
 
