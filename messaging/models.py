@@ -100,3 +100,48 @@ class Message(models.Model):
             return int(digits, 16) if prefix == "msg" and digits else None
         except ValueError:
             return None
+
+
+class DeliveryEventType(models.TextChoices):
+    DELIVERED = "delivered", "Delivered"
+    BOUNCED = "bounced", "Bounced"
+    OPENED = "opened", "Opened"
+    CLICKED = "clicked", "Clicked"
+    FAILED = "failed", "Failed"
+    COMPLAINED = "complained", "Complained"
+
+
+class BounceType(models.TextChoices):
+    HARD = "hard", "Hard"
+    SOFT = "soft", "Soft"
+
+
+class DeliveryEvent(models.Model):
+    """A provider's callback about a message, stored once per (organization, event_id).
+
+    Providers retry callbacks; the unique key makes a retry a no-op instead of a
+    second bounce or click.
+    """
+
+    Type = DeliveryEventType
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="delivery_events")
+    event_id = models.CharField(max_length=255, help_text="The provider's id of the event.")
+    event_type = models.CharField(max_length=20, choices=DeliveryEventType.choices)
+    bounce_type = models.CharField(max_length=10, choices=BounceType.choices, blank=True)
+    reason = models.TextField(blank=True)
+    url = models.CharField(max_length=2000, blank=True)
+    occurred_at = models.DateTimeField()
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "event_id"], name="delivery_event_once_per_org"),
+            models.CheckConstraint(
+                condition=Q(event_type__in=DeliveryEventType.values), name="delivery_event_valid_type"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.event_id}"

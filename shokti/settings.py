@@ -173,6 +173,14 @@ else:
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Shokti <noreply@example.com>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
+# --- Tracking and unsubscribe links -------------------------------------------
+
+# The public origin (and path prefix, if any) that recipients reach: every link
+# in a message is built on it, by web and worker processes alike.
+SHOKTI_PUBLIC_URL = (os.environ.get("SHOKTI_PUBLIC_URL") or "http://127.0.0.1:8000").rstrip("/")
+# An address that takes unsubscribe requests by mail, offered in List-Unsubscribe beside the URL.
+SHOKTI_UNSUBSCRIBE_MAILTO = os.environ.get("SHOKTI_UNSUBSCRIBE_MAILTO", "")
+
 # --- OpenAI-compatible model --------------------------------------------------
 
 OPENAI_API_KEY = os.environ.get("OPENAI_API_KEY", "")

@@ -14,6 +14,7 @@ api_v1 = [
     path("me", MeView.as_view(), name="me"),
     path("", include("audiences.urls")),
     path("", include("campaigns.urls")),
+    path("", include("messaging.urls")),
 ]
 
 internal = [
@@ -29,6 +30,7 @@ urlpatterns = [
     path("redoc", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("api/v1/", include((api_v1, "api"), namespace="v1")),
     path("internal/", include((internal, "internal"), namespace="internal")),
+    path("", include("messaging.tracking_urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -5,6 +5,8 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from audiences.models import Booking, Contact, Event, Segment, Service
+from campaigns.models import Campaign, Channel, Execution
+from messaging.models import Message
 from shokti.models import ApiToken, Membership, Organization, Role
 
 
@@ -94,3 +96,58 @@ class SegmentFactory(factory.django.DjangoModelFactory):
 def issue_token(membership: Membership) -> str:
     _, raw = ApiToken.issue(membership=membership)
     return raw
+
+
+class CampaignFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Campaign
+
+    organization = factory.SubFactory(OrganizationFactory)
+    name = factory.Sequence(lambda n: f"Campaign {n}")
+    campaign_type = Campaign.Type.SCHEDULED
+    created_by = "system"
+
+
+class ChannelFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Channel
+
+    campaign = factory.SubFactory(CampaignFactory)
+    channel_type = Channel.Type.EMAIL
+
+
+class ExecutionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Execution
+
+    campaign = factory.SubFactory(CampaignFactory)
+    execution_type = Execution.Type.MANUAL
+    occurrence_key = factory.Sequence(lambda n: f"manual-{n}")
+
+
+class MessageFactory(factory.django.DjangoModelFactory):
+    """A message row, queued by default; `sent=True` makes it one the dispatcher has sent.
+
+    Everything hangs off `organization`: pass it, or pass `campaign` and
+    `execution` together to add messages to an existing run.
+    """
+
+    class Meta:
+        model = Message
+
+    class Params:
+        sent = factory.Trait(status=Message.Status.SENT, sent_at=factory.LazyFunction(timezone.now))
+
+    organization = factory.SubFactory(OrganizationFactory)
+    campaign = factory.SubFactory(CampaignFactory, organization=factory.SelfAttribute("..organization"))
+    execution = factory.SubFactory(ExecutionFactory, campaign=factory.SelfAttribute("..campaign"))
+    contact = factory.SubFactory(ContactFactory, organization=factory.SelfAttribute("..organization"))
+    channel_type = Channel.Type.EMAIL
+    channel = factory.SubFactory(
+        ChannelFactory,
+        campaign=factory.SelfAttribute("..campaign"),
+        channel_type=factory.SelfAttribute("..channel_type"),
+    )
+    recipient_address = factory.LazyAttribute(
+        lambda m: m.contact.phone if m.channel_type in {"sms", "whatsapp"} else m.contact.email
+    )
