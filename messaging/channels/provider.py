@@ -68,6 +68,8 @@ class ProviderApi:
         """Posts one message; never raises: every failure is a transient or permanent Outcome."""
         if not self.base_url or not self.api_key:
             return Outcome.failed(message, DeliveryError(f"{self.name} provider not configured", permanent=True))
+        if not message.recipient:
+            return Outcome.failed(message, DeliveryError(f"{self.name} message has no recipient", permanent=True))
         headers = {"Authorization": f"Bearer {self.api_key}", "Idempotency-Key": message.public_id}
         try:
             response = http.request(
