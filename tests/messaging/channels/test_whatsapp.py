@@ -76,3 +76,22 @@ def test_an_unconfigured_provider_is_a_clear_permanent_failure(settings, outgoin
 
     assert not outcome.ok and outcome.permanent
     assert outcome.error == "WhatsApp provider not configured"
+
+
+def test_a_body_over_the_whatsapp_limit_fails_before_any_request(provider, outgoing):
+    [outcome] = WhatsAppChannel().send([outgoing("whatsapp", recipient="+8801712345678", text="আ" * 4097)])
+
+    assert not outcome.ok and outcome.permanent
+    assert outcome.error == "WhatsApp body has 4097 characters; the limit is 4096"
+    assert provider.requests == []
+
+
+def test_template_variables_that_are_not_an_object_fail_permanently(provider, outgoing):
+    message = outgoing(
+        "whatsapp", recipient="+8801712345678", template_id="t", metadata={"template_variables": ["রহিম"]}
+    )
+
+    [outcome] = WhatsAppChannel().send([message])
+
+    assert not outcome.ok and outcome.permanent
+    assert provider.requests == []
