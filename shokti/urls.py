@@ -14,6 +14,7 @@ api_v1 = [
     path("me", MeView.as_view(), name="me"),
     path("", include("audiences.urls")),
     path("", include("campaigns.urls")),
+    path("", include("messaging.urls")),
 ]
 
 internal = [
