@@ -211,7 +211,7 @@ class HttpServer:
                         self.send_header(name, value)
                     self.end_headers()
                     self.wfile.write(body)
-                except (BrokenPipeError, ConnectionResetError):
+                except OSError:
                     # The client gave up (a timeout test); nothing to answer.
                     self.close_connection = True
 

@@ -77,7 +77,8 @@ class WebhookChannel(Channel):
             raise DeliveryError(f"Webhook payload is not valid JSON: {error}", permanent=True) from None
         body = message.payload.encode()
         timestamp = int(time.time())
-        headers = {name: value for name, value in message.headers.items() if name.lower() not in RESERVED_HEADERS}
+        # Custom headers come from a JSON field, where a marketer may have typed a number.
+        headers = {name: str(value) for name, value in message.headers.items() if name.lower() not in RESERVED_HEADERS}
         headers |= {
             "Content-Type": "application/json",
             "X-Shokti-Signature": http.sign_payload(body, config.secret, timestamp),

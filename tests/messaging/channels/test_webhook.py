@@ -51,13 +51,21 @@ def test_the_default_secret_is_derived_from_the_secret_key_and_stable(settings):
 
 
 def test_it_sends_custom_headers_but_keeps_its_own(hook, http_server):
-    message = hook(headers={"Authorization": "Token abc", "x-shokti-signature": "forged", "content-type": "text/plain"})
+    message = hook(
+        headers={
+            "Authorization": "Token abc",
+            "X-Tenant": 42,
+            "x-shokti-signature": "forged",
+            "content-type": "text/plain",
+        }
+    )
 
     [outcome] = WebhookChannel().send([message])
 
     assert outcome.ok
     [request] = http_server.requests
     assert request.headers["authorization"] == "Token abc"
+    assert request.headers["x-tenant"] == "42"
     assert request.headers["content-type"] == "application/json"
     assert verify_signature(request.body, request.headers["x-shokti-signature"], webhook_secret())
 
