@@ -25,6 +25,14 @@ def env_bool(name: str, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def env_number(name: str, default: float, kind: type = float) -> float:
+    value = os.environ.get(name, "").strip()
+    try:
+        return kind(value) if value else default
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, not {value!r}") from None
+
+
 def env_list(name: str, default: list[str]) -> list[str]:
     value = os.environ.get(name, "")
     items = [item.strip() for item in value.split(",") if item.strip()]
@@ -172,6 +180,24 @@ else:
     globals().update(_email)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Shokti <noreply@example.com>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# The domain of each Message-ID; empty means DEFAULT_FROM_EMAIL's.
+SHOKTI_MAIL_DOMAIN = os.environ.get("SHOKTI_MAIL_DOMAIN", "")
+
+# --- Outbound HTTP and channel providers --------------------------------------
+
+SHOKTI_HTTP_TIMEOUT_SECONDS = env_number("SHOKTI_HTTP_TIMEOUT_SECONDS", 10.0)
+SHOKTI_HTTP_MAX_ATTEMPTS = env_number("SHOKTI_HTTP_MAX_ATTEMPTS", 3, int)
+SHOKTI_HTTP_BACKOFF_SECONDS = env_number("SHOKTI_HTTP_BACKOFF_SECONDS", 0.5)
+SHOKTI_HTTP_BACKOFF_MAX_SECONDS = env_number("SHOKTI_HTTP_BACKOFF_MAX_SECONDS", 5.0)
+# Empty: derived from SECRET_KEY (messaging.channels.webhook.webhook_secret), stable across restarts.
+SHOKTI_WEBHOOK_SECRET = os.environ.get("SHOKTI_WEBHOOK_SECRET", "")
+SHOKTI_WEBHOOK_CONCURRENCY = env_number("SHOKTI_WEBHOOK_CONCURRENCY", 4, int)
+SMS_PROVIDER_URL = os.environ.get("SMS_PROVIDER_URL", "")
+SMS_PROVIDER_API_KEY = os.environ.get("SMS_PROVIDER_API_KEY", "")
+SMS_SENDER_ID = os.environ.get("SMS_SENDER_ID", "Shokti")
+SMS_MAX_SEGMENTS = env_number("SMS_MAX_SEGMENTS", 6, int)
+WHATSAPP_PROVIDER_URL = os.environ.get("WHATSAPP_PROVIDER_URL", "")
+WHATSAPP_PROVIDER_API_KEY = os.environ.get("WHATSAPP_PROVIDER_API_KEY", "")
 
 # --- Tracking and unsubscribe links -------------------------------------------
 

@@ -53,3 +53,21 @@ def client_for():
         return client
 
     return make
+
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server on loopback (tests.servers.SmtpServer); `smtp_server.configure(settings)` routes mail to it."""
+    from tests.servers import SmtpServer
+
+    with SmtpServer() as server:
+        yield server
+
+
+@pytest.fixture
+def http_server():
+    """A real HTTP server on loopback (tests.servers.HttpServer): records requests, answers scripted replies."""
+    from tests.servers import HttpServer
+
+    with HttpServer() as server:
+        yield server

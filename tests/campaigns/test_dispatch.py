@@ -46,7 +46,9 @@ def recipients(smtp) -> list[str]:
     return [address for mail in smtp.mails for address in mail.rcpt_tos]
 
 
-def test_a_manual_run_sends_everyone_exactly_once_and_completes(org, smtp, settings, eager, django_capture_on_commit_callbacks):
+def test_a_manual_run_sends_everyone_exactly_once_and_completes(
+    org, smtp, settings, eager, django_capture_on_commit_callbacks
+):
     settings.SHOKTI_BATCH_SIZE = 7
     bulk_contacts(org, 40)
     campaign = ready_campaign(
@@ -68,7 +70,9 @@ def test_a_manual_run_sends_everyone_exactly_once_and_completes(org, smtp, setti
     assert "/u/" in mail["List-Unsubscribe"]
     html = mail.get_body(("html",)).get_content()
     assert "/t/c/" in html and "/t/o/" in html and "https://example.com/offer" not in html
-    assert set(Message.objects.filter(execution=execution, is_holdout=False).values_list("status", flat=True)) == {"sent"}
+    assert set(Message.objects.filter(execution=execution, is_holdout=False).values_list("status", flat=True)) == {
+        "sent"
+    }
 
 
 def test_the_throttle_holds_across_batches(org, smtp):
@@ -83,7 +87,9 @@ def test_the_throttle_holds_across_batches(org, smtp):
     assert len(smtp.mails) == 12
 
 
-def test_pause_stops_within_one_batch_and_resume_goes_on(org, smtp, settings, eager, django_capture_on_commit_callbacks):
+def test_pause_stops_within_one_batch_and_resume_goes_on(
+    org, smtp, settings, eager, django_capture_on_commit_callbacks
+):
     settings.SHOKTI_BATCH_SIZE = 10
     bulk_contacts(org, 25)
     campaign = ready_campaign(org)
