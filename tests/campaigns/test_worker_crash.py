@@ -36,14 +36,20 @@ pytestmark = [
 
 
 def slow_down(smtp_server, seconds: float) -> None:
+    """Latency before each message is committed (at RCPT), so a kill lands mid-conversation.
+
+    Once the client has sent DATA's final dot, a server delivers the message even if
+    the client dies before reading the reply (RFC 1047); that window is the server's
+    own acceptance latency and no client can close it, so the test does not widen it.
+    """
     handler = smtp_server.handler
-    original = handler.handle_DATA
+    original = handler.handle_RCPT
 
-    async def handle_data(server, session, envelope):
+    async def handle_rcpt(server, session, envelope, address, rcpt_options):
         await asyncio.sleep(seconds)
-        return await original(server, session, envelope)
+        return await original(server, session, envelope, address, rcpt_options)
 
-    handler.handle_DATA = handle_data
+    handler.handle_RCPT = handle_rcpt
 
 
 def start_worker(data_dir: Path, smtp_port: int) -> subprocess.Popen:
