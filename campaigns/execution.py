@@ -166,8 +166,8 @@ def _plan(campaign: Campaign, execution: Execution, now: datetime) -> _Plan:
                 FROM (
                     SELECT c.id, c.email, c.phone, c.external_id,
                            {_bucket_sql("%s")} AS hb, {_bucket_sql("%s")} AS vb
-                    FROM audiences_contact c
-                    WHERE c.id IN ({{audience}}) AND c.id > %s AND c.id <= %s
+                    FROM ({{audience}}) c
+                    WHERE c.id > %s AND c.id <= %s
                 ) hashed
             ) assigned
         ) routed
@@ -194,16 +194,14 @@ def execution_resolve(execution: Execution) -> int:
     campaign = execution.campaign
     now = timezone.now()
     plan = _plan(campaign, execution, now)
-    audience_sql, audience_params = audience_contacts(campaign).values("pk").query.sql_with_params()
+    audience = audience_contacts(campaign)
+    audience_sql, audience_params = audience.values("id", "email", "phone", "external_id").query.sql_with_params()
     pk_field = Contact._meta.pk
     insert = (
         f"INSERT INTO messaging_message ({INSERT_COLUMNS}) {plan.select.replace('{audience}', audience_sql)} "
         "ON CONFLICT DO NOTHING"
     )
-    boundary_sql = (
-        f"SELECT c.id FROM audiences_contact c WHERE c.id IN ({audience_sql}) AND c.id > %s "  # noqa: S608
-        "ORDER BY c.id LIMIT 1 OFFSET %s"
-    )
+    boundary_sql = f"SELECT c.id FROM ({audience_sql}) c WHERE c.id > %s ORDER BY c.id LIMIT 1 OFFSET %s"  # noqa: S608
     last = pk_field.get_db_prep_value(uuid.UUID(int=0), connection)
     highest = pk_field.get_db_prep_value(uuid.UUID(int=2**128 - 1), connection)
     written = 0
@@ -213,6 +211,7 @@ def execution_resolve(execution: Execution) -> int:
             row = cursor.fetchone()
             upper = row[0] if row else highest
             with transaction.atomic():
+                # The audience's parameters come after the salts: the subquery sits inside the hashed select.
                 cursor.execute(insert, [*plan.params, *audience_params, last, upper])
                 written += max(cursor.rowcount, 0)
             if row is None:

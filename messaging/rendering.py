@@ -5,6 +5,7 @@ methods), and a syntax error is reported with its line and column before a
 campaign can launch.
 """
 
+from functools import lru_cache
 from typing import Any
 
 from liquid import Environment
@@ -18,6 +19,12 @@ _text = Environment(autoescape=False)
 
 def _environment(html: bool) -> Environment:
     return _html if html else _text
+
+
+@lru_cache(maxsize=512)
+def _compiled(source: str, html: bool):
+    # A campaign renders the same few templates for every recipient: parse each once per process.
+    return _environment(html).from_string(source)
 
 
 def template_errors(source: str, *, html: bool = False) -> list[str]:
@@ -35,7 +42,7 @@ def render_template(source: str, context: dict[str, Any], *, html: bool = False)
     if not source:
         return ""
     try:
-        return _environment(html).from_string(source).render(**context)
+        return _compiled(source, html).render(**context)
     except LiquidError as error:
         raise ApplicationError("INVALID_REQUEST", f"Template error: {str(error).splitlines()[0]}") from error
 
