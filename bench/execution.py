@@ -78,13 +78,33 @@ def load_contacts(organization, count: int) -> None:
 
 
 def start_workers(count: int, smtp_port: int) -> list[subprocess.Popen]:
-    env = {**os.environ, "EMAIL_URL": f"smtp://127.0.0.1:{smtp_port}", "SHOKTI_BATCH_SIZE": "500", "LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        "EMAIL_URL": f"smtp://127.0.0.1:{smtp_port}",
+        "SHOKTI_BATCH_SIZE": "500",
+        "LOG_LEVEL": "WARNING",
+    }
     return [
         subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "shokti", "worker", "--pool=solo", "--loglevel=WARNING",
-             "--without-heartbeat", "--without-mingle", "--without-gossip", "-n", f"bench{index}@%h"],
-            cwd=ROOT, env=env, start_new_session=True,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "shokti",
+                "worker",
+                "--pool=solo",
+                "--loglevel=WARNING",
+                "--without-heartbeat",
+                "--without-mingle",
+                "--without-gossip",
+                "-n",
+                f"bench{index}@%h",
+            ],
+            cwd=ROOT,
+            env=env,
+            start_new_session=True,
+        )
         for index in range(count)
     ]
 
@@ -138,7 +158,9 @@ def main() -> None:
             email_body_html='<p>Hi {{ first_name }}, <a href="https://example.com/offer">see the offer</a>.</p>',
             email_body_text="Hi {{ first_name }}, see https://example.com/offer",
         )  # fmt: skip
-    execution = Execution.objects.create(campaign=campaign, execution_type="manual", occurrence_key="bench", status="running")
+    execution = Execution.objects.create(
+        campaign=campaign, execution_type="manual", occurrence_key="bench", status="running"
+    )
 
     started = time.perf_counter()
     written = execution_resolve(execution)
