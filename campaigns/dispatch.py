@@ -33,12 +33,12 @@ MAX_ATTEMPTS = 5
 
 
 def batch_size() -> int:
-    return getattr(settings, "SHOKTI_BATCH_SIZE", 500)
+    return settings.SHOKTI_BATCH_SIZE
 
 
 def lease() -> timedelta:
     """How long a claimed row may stay `sending` before the sweeper treats its worker as dead."""
-    return timedelta(seconds=getattr(settings, "SHOKTI_SEND_LEASE_SECONDS", 600))
+    return timedelta(seconds=settings.SHOKTI_SEND_LEASE_SECONDS)
 
 
 @dataclass

@@ -10,13 +10,18 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from celery.schedules import crontab
+from django.conf import settings
 from django.utils import timezone
 
 from campaigns.models import Campaign, CampaignType, ChannelType, ScheduleType, SegmentType
 from messaging.rendering import CHANNEL_TEMPLATE_FIELDS, template_errors
 from shokti.errors import ApplicationError
 
-MIN_SCHEDULE_LEAD = timedelta(minutes=5)
+
+def min_schedule_lead() -> timedelta:
+    """Seed 004: at least 5 minutes ahead (SHOKTI_MIN_SCHEDULE_LEAD_SECONDS changes it, e.g. for demos)."""
+    return timedelta(seconds=settings.SHOKTI_MIN_SCHEDULE_LEAD_SECONDS)
+
 
 # What each channel must carry to be sendable: any one field of each inner group.
 REQUIRED_CONTENT = {
@@ -69,8 +74,10 @@ def cron_error(expression: str) -> str | None:
 
 
 def scheduled_at_error(value) -> str | None:
-    if value < timezone.now() + MIN_SCHEDULE_LEAD:
-        return "Scheduled time must be at least 5 minutes in the future."
+    lead = min_schedule_lead()
+    if value < timezone.now() + lead:
+        minutes = lead.total_seconds() / 60
+        return f"Scheduled time must be at least {minutes:g} minutes in the future."
     return None
 
 

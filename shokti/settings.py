@@ -237,6 +237,12 @@ STATIC_ROOT = SHOKTI_DATA_DIR / "staticfiles"
 # Path prefixes whose every error, 404 and 500 included, is the JSON envelope.
 SHOKTI_API_PREFIXES = ("/api/", "/internal/", "/admin/smartengage/", "/auth/", "/events", "/services", "/health")
 SHOKTI_API_RATE_LIMIT = os.environ.get("SHOKTI_API_RATE_LIMIT", "1200/minute")
+# The execution engine: rows per dispatch batch, and how long a claimed row may stay
+# `sending` before the sweeper treats its worker as dead.
+SHOKTI_BATCH_SIZE = int(os.environ.get("SHOKTI_BATCH_SIZE", "500"))
+SHOKTI_SEND_LEASE_SECONDS = int(os.environ.get("SHOKTI_SEND_LEASE_SECONDS", "600"))
+# Seed 004: a campaign is scheduled at least this far ahead.
+SHOKTI_MIN_SCHEDULE_LEAD_SECONDS = int(os.environ.get("SHOKTI_MIN_SCHEDULE_LEAD_SECONDS", "300"))
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["shokti.auth.ApiTokenAuthentication"],

@@ -214,3 +214,47 @@ def test_campaign_endpoints_are_in_the_openapi_schema(client):
         "/api/v1/campaigns/{campaign_id}/audiences/estimate", "/api/v1/campaigns/{campaign_id}/executions",
     ]:  # fmt: skip
         assert any(p.rstrip("/") == path for p in paths), path
+
+
+def test_audience_estimate_answers_seed_004_shape(api_client, create, new_year_body, org):
+    from audiences.models import Segment
+    from tests.campaigns.engine import bulk_contacts
+
+    bulk_contacts(org, 30, attributes={"plan": "premium"})
+    bulk_contacts(org, 10, attributes={"plan": "premium"}, locale="en")
+    bulk_contacts(org, 5, attributes={"plan": "free"})
+    Segment.objects.create(organization=org, public_id="seg_english", name="English",
+                           conditions=[{"field": "locale", "operator": "eq", "value": "en"}])  # fmt: skip
+    body = {**new_year_body, "holdout_percentage": 10,
+            "audiences": [{"segment_type": "include", "segment_id": "seg_premium_users"},
+                          {"segment_type": "exclude", "segment_id": "seg_english"}]}  # fmt: skip
+    campaign_id = create(body)["campaign_id"]
+    response = api_client.post(f"/api/v1/campaigns/{campaign_id}/audiences/estimate")
+    assert response.status_code == 200, response.json()
+    estimate = response.json()
+    assert estimate["estimated_size"] == 40
+    assert estimate["by_segment"] == [{"segment_id": "seg_premium_users", "size": 40}]
+    assert estimate["after_exclusions"] == 30
+    assert estimate["after_holdout"] == 27
+    assert estimate["estimated_at"].endswith("Z")
+
+
+def test_manual_run_answers_202_with_the_execution(
+    api_client, create, new_year_body, django_capture_on_commit_callbacks
+):
+    campaign_id = create(new_year_body)["campaign_id"]
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        response = api_client.post(f"/api/v1/campaigns/{campaign_id}/executions", HTTP_IDEMPOTENCY_KEY="run-1")
+        again = api_client.post(f"/api/v1/campaigns/{campaign_id}/executions", HTTP_IDEMPOTENCY_KEY="run-1")
+    assert response.status_code == 202, response.json()
+    execution = response.json()["execution"]
+    assert execution["execution_id"].startswith("exe_") and execution["execution_type"] == "manual"
+    assert again.json()["execution"]["execution_id"] == execution["execution_id"]
+    assert len(queued) == 1
+    assert api_client.get(f"/api/v1/campaigns/{campaign_id}").json()["campaign"]["status"] == "running"
+
+
+def test_a_triggered_campaign_cannot_be_run_by_hand(api_client, create, triggered_body):
+    campaign_id = create(triggered_body)["campaign_id"]
+    response = api_client.post(f"/api/v1/campaigns/{campaign_id}/executions")
+    assert response.status_code == 409
