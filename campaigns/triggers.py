@@ -80,6 +80,7 @@ def triggers_evaluate(*, organization_id: int, event_ids: list[str], now: dateti
     Safe to run twice for the same events: decisions already recorded are not
     made again (unique trigger and event), so a redelivered task sends nothing twice.
     """
+    real_clock = now is None
     now = now or timezone.now()
     events = list(
         Event.objects.filter(organization_id=organization_id, event_id__in=event_ids, contact__isnull=False)
@@ -113,6 +114,11 @@ def triggers_evaluate(*, organization_id: int, event_ids: list[str], now: dateti
             if send is not None:
                 sends.setdefault(trigger.campaign_id, []).append((row, send))
 
+    if real_clock:
+        # The decision's time is when it is written, so acceptance-to-decision includes the evaluation itself.
+        decided_at = timezone.now()
+        for row in rows:
+            row.evaluated_at = decided_at
     with transaction.atomic():
         for pairs in sends.values():
             campaign = pairs[0][0].campaign
