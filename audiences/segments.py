@@ -420,35 +420,35 @@ class _Compiler:
             return ~Q(**{field: value})
         return Q(**{f"{field}__{'exact' if operator == 'eq' else operator}": value})
 
-    def attribute(self, condition: Condition) -> Q:
+    def attribute(self, condition: Condition, column: str = "attributes") -> Q:
         path = condition.field.split(".")[1:]
-        kind = JSONType("attributes", path)
+        kind = JSONType(column, path)
         operator, value = condition.operator, condition.value
         if operator == "exists":
             present = ~Q(In(kind, ["missing", "null"]))
             return present if value else ~present
         if operator == "ne":
-            return ~self.attribute(Condition(condition.field, "eq", value))
+            return ~self.attribute(Condition(condition.field, "eq", value), column)
         if operator == "in":
-            return self.attribute_in(path, value)
+            return self.attribute_in(path, value, column)
         if isinstance(value, bool):
             return Q(Exact(kind, "true" if value else "false"))
         # The type test comes first and is never NULL, so a missing key or a
         # value of another type makes the condition false, not unknown.
         if isinstance(value, str):
-            return Q(Exact(kind, "string")) & _compare(JSONText("attributes", path), operator, value)
-        return Q(Exact(kind, "number")) & _compare(JSONNumber("attributes", path), operator, value)
+            return Q(Exact(kind, "string")) & _compare(JSONText(column, path), operator, value)
+        return Q(Exact(kind, "number")) & _compare(JSONNumber(column, path), operator, value)
 
-    def attribute_in(self, path: list[str], values: tuple) -> Q:
-        kind = JSONType("attributes", path)
+    def attribute_in(self, path: list[str], values: tuple, column: str = "attributes") -> Q:
+        kind = JSONType(column, path)
         texts = [value for value in values if isinstance(value, str)]
         numbers = [value for value in values if isinstance(value, int | float) and not isinstance(value, bool)]
         flags = ["true" if value else "false" for value in values if isinstance(value, bool)]
         parts = []
         if texts:
-            parts.append(Q(Exact(kind, "string")) & Q(In(JSONText("attributes", path), texts)))
+            parts.append(Q(Exact(kind, "string")) & Q(In(JSONText(column, path), texts)))
         if numbers:
-            parts.append(Q(Exact(kind, "number")) & Q(In(JSONNumber("attributes", path), numbers)))
+            parts.append(Q(Exact(kind, "number")) & Q(In(JSONNumber(column, path), numbers)))
         if flags:
             parts.append(Q(In(kind, flags)))
         return reduce(op.or_, parts)
@@ -551,3 +551,20 @@ def contacts_matching(*, organization: Organization | int, conditions: Any) -> Q
 def segment_contacts(segment: Segment) -> QuerySet[Contact]:
     """The contacts a saved segment holds right now."""
     return contacts_matching(organization=segment.organization_id, conditions=segment.conditions)
+
+
+def json_conditions_q(column: str, conditions: Any, *, loc: Sequence = ("body", "conditions")) -> Q:
+    """ANDed `<name>.<key>` conditions over any JSON column (an event's properties), with attributes' semantics.
+
+    Each condition is validated as `attributes.<key>` would be, so the operators
+    and the type rules are the segments' own; a bad one raises ApplicationError.
+    """
+    renamed = [
+        {**item, "field": "attributes." + str(item.get("field", "")).partition(".")[2]}
+        if isinstance(item, dict)
+        else item
+        for item in conditions
+    ]
+    tree = parse_conditions(renamed, loc=loc)
+    compiler = _Compiler(timezone.now())
+    return reduce(op.and_, (compiler.attribute(node, column) for node in tree.children), Q())

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from audiences.models import Contact, Suppression
 from audiences.segments import contacts_matching, segment_contacts
-from campaigns import lifecycle
+from campaigns import assignment, lifecycle
 from campaigns.assignment import BUCKETS
 from campaigns.models import Campaign, Channel, ChannelType, Execution, ExecutionStatus, ExecutionType, SegmentType
 from messaging.models import Message, MessageStatus, SkipReason
@@ -242,18 +242,24 @@ def execution_apply_policy(execution: Execution, *, now: datetime | None = None)
     """Marks queued rows skipped (consent, suppression, frequency cap) or deferred (send window, quiet hours)."""
     now = now or timezone.now()
     campaign, organization = execution.campaign, execution.campaign.organization
-    channel_types = list(_queued(execution).values_list("channel_type", flat=True).distinct())
+    messages_skip_by_policy(_queued(execution), organization=organization, now=now)
+    _defer_outside_window(execution, campaign, organization, now)
+
+
+def messages_skip_by_policy(queued: QuerySet[Message], *, organization, now: datetime) -> None:
+    """Marks rows of `queued` (a queryset of queued rows) skipped for consent, suppression or the frequency cap."""
+    channel_types = list(queued.values_list("channel_type", flat=True).distinct().order_by())
     for channel_type in channel_types:
         refused = ~Q(consent__marketing=True)
         if key := CONSENT_KEY.get(channel_type):
             refused |= Q(**{f"consent__{key}": False})
         without_consent = Contact.objects.filter(organization=organization).filter(refused).values("pk")
-        _skip(_queued(execution).filter(channel_type=channel_type, contact__in=without_consent), SkipReason.NO_CONSENT)
+        _skip(queued.filter(channel_type=channel_type, contact__in=without_consent), SkipReason.NO_CONSENT)
 
     suppressed = Suppression.objects.filter(
         organization=organization, channel_type=OuterRef("channel_type"), address=Lower(OuterRef("recipient_address"))
     )
-    _skip(_queued(execution).filter(Exists(suppressed)), SkipReason.SUPPRESSED)
+    _skip(queued.filter(Exists(suppressed)), SkipReason.SUPPRESSED)
 
     if organization.frequency_cap_messages:
         since = now - timedelta(hours=organization.frequency_cap_hours)
@@ -264,9 +270,7 @@ def execution_apply_policy(execution: Execution, *, now: datetime | None = None)
             .filter(sent__gte=organization.frequency_cap_messages)
             .values("contact")
         )
-        _skip(_queued(execution).filter(contact__in=capped), SkipReason.FREQUENCY_CAP)
-
-    _defer_outside_window(execution, campaign, organization, now)
+        _skip(queued.filter(contact__in=capped), SkipReason.FREQUENCY_CAP)
 
 
 def _defer_outside_window(execution: Execution, campaign: Campaign, organization, now: datetime) -> None:
@@ -402,3 +406,99 @@ def execution_run(execution: Execution) -> bool:
         (timezone.now() - started).total_seconds(),
     )
     return True
+
+
+# --- triggered sends -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TriggeredSend:
+    """One contact to message because one event fired one trigger, no earlier than `send_after`."""
+
+    occurrence_key: str
+    event_id: str
+    contact: Contact
+    send_after: datetime
+
+
+def execution_start_triggered(campaign: Campaign, *, sends: list[TriggeredSend], now: datetime) -> dict[str, Execution]:
+    """Starts one `triggered` execution per send and writes its one message row; returns them by occurrence key.
+
+    Why an execution per (trigger, event) rather than rows added to one
+    long-running execution: the engine's unit of idempotency is the
+    execution's occurrence key and its (execution, contact, channel) unique
+    row, so a contact fired twice gets two messages and a redelivered event
+    none twice, and each send has its own counters, pause and completion.
+    Resolution here is the engine's step 2 for a known audience of one:
+    holdout, variant and channel from the same stable hashes and channel
+    chain as the set-based SQL, written with one bulk insert for the whole
+    batch of events; policy (step 3) is the same `messages_skip_by_policy`.
+    The trigger already chose `send_after` (delay, quiet hours, send window),
+    so the rows wait as queued with `send_after` and the dispatcher claims
+    them when due: the delay is a scheduled send through the same pipeline.
+    """
+    if not sends:
+        return {}
+    correlation_id = correlation.get_or_new()
+    with transaction.atomic():
+        Execution.objects.bulk_create(
+            [Execution(campaign=campaign, execution_type=ExecutionType.TRIGGERED, occurrence_key=send.occurrence_key,
+                       trigger_event_id=send.event_id[:128], status=ExecutionStatus.RUNNING, started_at=now,
+                       correlation_id=correlation_id) for send in sends],
+            ignore_conflicts=True,
+        )  # fmt: skip
+        runs = {
+            run.occurrence_key: run
+            for run in Execution.objects.filter(campaign=campaign, occurrence_key__in=[s.occurrence_key for s in sends])
+        }
+        chains, variants = _channel_chain(campaign), list(campaign.variants.order_by("id"))
+        rows = [_triggered_message(campaign, runs[send.occurrence_key], send, chains, variants, now) for send in sends]
+        Message.objects.bulk_create(rows, ignore_conflicts=True)
+        mine = Message.objects.filter(execution__in=list(runs.values()))
+        messages_skip_by_policy(mine.filter(status=MessageStatus.QUEUED), organization=campaign.organization, now=now)
+        # A run whose only row was skipped has nothing to send: complete it now, in one statement.
+        waiting = mine.filter(status=MessageStatus.QUEUED).values("execution")
+        Execution.objects.filter(pk__in=[run.pk for run in runs.values()], status=ExecutionStatus.RUNNING).exclude(
+            pk__in=waiting
+        ).update(status=ExecutionStatus.COMPLETED, completed_at=now, total_audience_size=1)
+        Execution.objects.filter(pk__in=waiting).update(total_audience_size=1, messages_queued=1)
+    return runs
+
+
+def _triggered_message(campaign: Campaign, run: Execution, send: TriggeredSend, chains, variants, now) -> Message:
+    """The message row `_plan`'s SQL would write for this one contact."""
+    contact = send.contact
+    holdout = assignment.bucket(f"{campaign.public_id}:holdout", contact.id) < round(
+        float(campaign.holdout_percentage) * 100
+    )
+    variant = None
+    if campaign.winner_variant_id:
+        variant = next((v for v in variants if v.pk == campaign.winner_variant_id), None)
+    elif variants:
+        point, cumulative = assignment.bucket(f"{campaign.public_id}:variant", contact.id), 0
+        for candidate in variants:
+            cumulative += round(float(candidate.allocation_percentage) * 100)
+            if point < cumulative:
+                variant = candidate
+                break
+        variant = variant or variants[-1]
+    chain = chains.get(variant.pk if variant else None) or chains[None]
+    channel = next((c for c in chain if getattr(contact, ADDRESS_COLUMN[c.channel_type])), None)
+    control = variant is not None and variant.is_control and not campaign.winner_variant_id
+    reason = (
+        SkipReason.HOLDOUT
+        if holdout
+        else SkipReason.CONTROL
+        if control
+        else SkipReason.NO_ADDRESS
+        if not channel
+        else ""
+    )
+    first = next((c[0].channel_type for c in chains.values() if c), ChannelType.EMAIL)
+    return Message(
+        organization_id=campaign.organization_id, campaign=campaign, execution=run, variant=variant, channel=channel,
+        contact=contact, channel_type=channel.channel_type if channel else first,
+        recipient_address=getattr(contact, ADDRESS_COLUMN[channel.channel_type]) if channel else "",
+        status=MessageStatus.SKIPPED if reason else MessageStatus.QUEUED, skip_reason=reason, is_holdout=holdout,
+        send_after=send.send_after if send.send_after > now else None, correlation_id=run.correlation_id,
+    )  # fmt: skip

@@ -384,3 +384,69 @@ class ThrottleWindow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} from {self.window_start:%Y-%m-%d %H:%M}: {self.used}"
+
+
+class TriggerSkipReason(models.TextChoices):
+    CAMPAIGN_PAUSED = "campaign_paused", "Campaign paused"
+    CONDITIONS_NOT_MET = "conditions_not_met", "Conditions not met"
+    NOT_IN_SEGMENT = "not_in_segment", "Not in the campaign's audience"
+    ALREADY_TRIGGERED = "already_triggered", "A send for this contact is already waiting"
+    FREQUENCY_LIMIT = "frequency_limit", "Frequency limit"
+    QUIET_HOURS = "quiet_hours", "Quiet hours"
+
+
+class TriggerDeferral(models.TextChoices):
+    QUIET_HOURS = "quiet_hours", "Quiet hours"
+    SEND_WINDOW = "send_window", "Campaign send window or the organization's quiet hours"
+
+
+def trigger_history_id() -> str:
+    return ids.new_public_id("trh")
+
+
+class TriggerHistory(models.Model):
+    """Seed 004's campaign_trigger_history: one row per (trigger, event) evaluation and its decision.
+
+    A send pushed out of quiet hours is triggered and deferred, never dropped
+    (DESIGN.md, policy): `deferred_reason` says why `scheduled_send_at` is later
+    than the delay alone.
+    """
+
+    SkipReason = TriggerSkipReason
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    public_id = models.CharField(max_length=50, unique=True, default=trigger_history_id, editable=False)
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="trigger_history")
+    trigger = models.ForeignKey(Trigger, on_delete=models.CASCADE, related_name="history")
+    contact = models.ForeignKey("audiences.Contact", null=True, on_delete=models.SET_NULL, related_name="+")
+    event_id = models.CharField(max_length=128)
+    event_type = models.CharField(max_length=100)
+    user_id = models.CharField(max_length=255)
+    triggered = models.BooleanField()
+    skip_reason = models.CharField(max_length=32, choices=TriggerSkipReason.choices, blank=True)
+    deferred_reason = models.CharField(max_length=32, choices=TriggerDeferral.choices, blank=True)
+    execution = models.ForeignKey(Execution, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    event_received_at = models.DateTimeField(help_text="When the event was accepted: the start of its latency.")
+    evaluated_at = models.DateTimeField()
+    scheduled_send_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-evaluated_at", "-id"]
+        verbose_name_plural = "trigger history"
+        constraints = [
+            # A redelivered evaluation task finds its decisions made and writes nothing twice.
+            models.UniqueConstraint(fields=["trigger", "event_id"], name="trigger_history_once_per_event"),
+            models.CheckConstraint(
+                condition=Q(triggered=True, skip_reason="") | Q(triggered=False) & ~Q(skip_reason=""),
+                name="trigger_history_skip_reason_iff_skipped",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["campaign", "evaluated_at"], name="trigger_history_campaign"),
+            models.Index(fields=["trigger", "contact", "evaluated_at"], name="trigger_history_frequency",
+                         condition=Q(triggered=True)),
+            models.Index(fields=["user_id"], name="trigger_history_user"),
+        ]  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.event_id}: {'triggered' if self.triggered else self.skip_reason}"

@@ -5,7 +5,7 @@ import logging
 from celery import shared_task
 from django.utils import timezone
 
-from campaigns import dispatch, execution, scheduling
+from campaigns import dispatch, execution, scheduling, triggers
 from campaigns.models import Campaign, CampaignStatus, Execution, ExecutionStatus, ExecutionType
 
 logger = logging.getLogger(__name__)
@@ -72,3 +72,9 @@ def sweep_and_kick() -> dict:
         elif due <= now and run.campaign.status != CampaignStatus.PAUSED:
             send_batch.delay(run.pk)
     return swept
+
+
+@shared_task(acks_late=True)
+def evaluate_events(organization_pk: int, event_ids: list[str]) -> int:
+    """Evaluates the triggers for one accepted batch of events (POST /api/v1/events)."""
+    return triggers.triggers_evaluate(organization_id=organization_pk, event_ids=event_ids)

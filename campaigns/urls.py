@@ -2,6 +2,8 @@
 
 from django.urls import re_path
 
+from campaigns.api.events import EventIngestView
+from campaigns.api.triggers import TriggerHistoryView
 from campaigns.api.views import (
     AudienceViewSet,
     CampaignViewSet,
@@ -34,6 +36,12 @@ urlpatterns = [
         r"^campaigns/(?P<campaign_id>[^/.]+)/audiences/estimate/?$",
         AudienceViewSet.as_view({"post": "estimate", "get": "estimate"}),
         name="campaign-audiences-estimate",
+    ),
+    re_path(r"^events/?$", EventIngestView.as_view(), name="events"),
+    re_path(
+        r"^campaigns/(?P<campaign_id>[^/.]+)/triggers/(?P<trigger_id>[^/.]+)/history/?$",
+        TriggerHistoryView.as_view(),
+        name="campaign-trigger-history",
     ),
     *part_routes("audiences", AudienceViewSet),
     *part_routes("variants", VariantViewSet),

@@ -20,6 +20,10 @@ class Organization(models.Model):
         null=True, blank=True, help_text="Hour (0-23, contact's local time) from which nothing is sent."
     )
     quiet_hours_end = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Hour (0-23) sending resumes.")
+    events_create_contacts = models.BooleanField(
+        default=False,
+        help_text="An event whose user_id is no contact creates one; when off, the event is rejected in its answer.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "messaging.apps.MessagingConfig",
     "campaigns.apps.CampaignsConfig",
     "analytics.apps.AnalyticsConfig",
+    "streams.apps.StreamsConfig",
 ]
 
 MIDDLEWARE = [
@@ -198,6 +199,14 @@ SMS_SENDER_ID = os.environ.get("SMS_SENDER_ID", "Shokti")
 SMS_MAX_SEGMENTS = env_number("SMS_MAX_SEGMENTS", 6, int)
 WHATSAPP_PROVIDER_URL = os.environ.get("WHATSAPP_PROVIDER_URL", "")
 WHATSAPP_PROVIDER_API_KEY = os.environ.get("WHATSAPP_PROVIDER_API_KEY", "")
+
+# --- Domain event stream (NATS JetStream) ------------------------------------
+
+# Empty: no NATS; the outbox still feeds webhook subscriptions.
+NATS_URL = os.environ.get("NATS_URL", "")
+NATS_PUBLISH_STREAM = os.environ.get("NATS_PUBLISH_STREAM", "SHOKTI_CAMPAIGN")
+NATS_CONSUME_STREAM = os.environ.get("NATS_CONSUME_STREAM", "SHOKTI_INBOUND")
+NATS_DURABLE = os.environ.get("NATS_DURABLE", "shokti")
 
 # --- Tracking and unsubscribe links -------------------------------------------
 

@@ -15,6 +15,7 @@ api_v1 = [
     path("", include("audiences.urls")),
     path("", include("campaigns.urls")),
     path("", include("messaging.urls")),
+    path("", include("streams.urls")),
 ]
 
 internal = [

@@ -8,6 +8,8 @@ from rest_framework import serializers
 from audiences.models import Contact, Segment
 from campaigns import validation
 from campaigns.models import Campaign, CampaignAudience, Channel, ChannelType, Execution, Trigger, Variant
+from campaigns.triggers import trigger_conditions_validate
+from shokti.errors import ApplicationError
 
 CONDITION_OPERATORS = ("eq", "ne", "gt", "gte", "lt", "lte", "in", "contains", "exists", "within_last_days")
 
@@ -84,6 +86,14 @@ class TriggerSerializer(serializers.ModelSerializer):
                   "frequency_window_hours", "quiet_hours_start", "quiet_hours_end", "quiet_hours_timezone",
                   "enabled", "created_at", "updated_at"]  # fmt: skip
         read_only_fields = ["created_at", "updated_at"]
+
+    def validate_conditions(self, value):
+        # Event properties and contact fields with the segments' operators (campaigns.triggers).
+        try:
+            trigger_conditions_validate(value)
+        except ApplicationError as error:
+            raise serializers.ValidationError(error.message) from None
+        return value
 
     def validate_quiet_hours_timezone(self, value):
         if value != Trigger.USER_LOCAL and (message := validation.timezone_error(value)):
