@@ -349,7 +349,7 @@ def notification_fire(notification_pk: int, *, now: datetime | None = None) -> s
     now = now or timezone.now()
     notification = (
         ScheduledNotification.objects.select_related("schedule__contact", "campaign__organization")
-        .filter(pk=notification_pk, status=NotificationStatus.PENDING)
+        .filter(pk=notification_pk, status=NotificationStatus.PENDING, execution__isnull=True)
         .first()
     )
     if notification is None or notification.scheduled_time > now:
