@@ -12,6 +12,7 @@ import hashlib
 import math
 import re
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -340,6 +341,7 @@ class CampaignMatrix:
     vectors: np.ndarray  # (n, DIMENSIONS)
     row_of: dict[str, int]
     missing: int  # offered campaigns without a vector yet
+    checked_at: float = 0.0  # time.monotonic() of the last version check
 
 
 _matrices: dict[int, CampaignMatrix] = {}
@@ -376,15 +378,25 @@ def _load_matrix(organization_id: int, version: tuple) -> CampaignMatrix:
 
 
 def campaign_matrix(organization_id: int) -> CampaignMatrix:
-    """The organization's matrix, reloaded only when its version moved (one small query per call)."""
-    version = _matrix_version(organization_id, timezone.now().timestamp())
+    """The organization's matrix, reloaded only when its version moved.
+
+    The version is one aggregate query over the organization's campaigns; it is
+    asked at most every NOTIFY_MATRIX_CHECK_SECONDS per process, so a busy
+    process spends it once a second rather than on every request.
+    """
+    now = time.monotonic()
     current = _matrices.get(organization_id)
+    if current is not None and now - current.checked_at < settings.NOTIFY_MATRIX_CHECK_SECONDS:
+        return current
+    version = _matrix_version(organization_id, timezone.now().timestamp())
     if current is not None and current.version == version:
+        current.checked_at = now
         return current
     with _matrices_lock:
         current = _matrices.get(organization_id)
         if current is None or current.version != version:
             current = _matrices[organization_id] = _load_matrix(organization_id, version)
+        current.checked_at = now
     return current
 
 

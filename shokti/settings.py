@@ -203,6 +203,8 @@ WHATSAPP_PROVIDER_API_KEY = os.environ.get("WHATSAPP_PROVIDER_API_KEY", "")
 
 # "hashing": offline feature hashing, no model; "minilm": all-MiniLM-L6-v2 (pip install -r requirements-ml.txt).
 NOTIFY_EMBEDDER = os.environ.get("NOTIFY_EMBEDDER", "hashing")
+# How stale a process's in-memory campaign matrix may be before it asks whether campaigns changed.
+NOTIFY_MATRIX_CHECK_SECONDS = env_number("NOTIFY_MATRIX_CHECK_SECONDS", 1.0)
 
 # --- Tracking and unsubscribe links -------------------------------------------
 

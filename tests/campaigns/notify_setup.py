@@ -12,8 +12,9 @@ from tests.factories import ExecutionFactory, MessageFactory
 
 
 @pytest.fixture(autouse=True)
-def _fresh_matrices():
+def _fresh_matrices(settings):
     # The matrices are per process; a rolled-back test must not leave one for the next.
+    settings.NOTIFY_MATRIX_CHECK_SECONDS = 0
     notify._matrices.clear()
     yield
     notify._matrices.clear()
