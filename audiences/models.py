@@ -178,3 +178,45 @@ class Suppression(models.Model):
 
     def __str__(self) -> str:
         return f"{self.address} ({self.channel_type}: {self.reason})"
+
+
+class EmbeddingFields(models.Model):
+    """A 384-dimension vector stored as little-endian float32 bytes.
+
+    Raw bytes load into NumPy with one `frombuffer` per row, thousands of rows
+    per refresh, without parsing JSON floats.
+    """
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    vector = models.BinaryField()
+    embedding_version = models.CharField(max_length=20)
+    model_version = models.CharField(max_length=100)
+    created_at = models.DateTimeField()
+    last_updated = models.DateTimeField()
+
+    class Meta:
+        abstract = True
+
+
+class ContactEmbedding(EmbeddingFields):
+    """What a contact engaged with (messages opened, clicked, bookings), as one vector."""
+
+    contact = models.OneToOneField(Contact, primary_key=True, on_delete=models.CASCADE, related_name="embedding")
+
+    def __str__(self) -> str:
+        return f"embedding of {self.contact_id} ({self.model_version})"
+
+
+class CampaignEmbedding(EmbeddingFields):
+    """A campaign's name, description, category and content, as one vector."""
+
+    campaign = models.OneToOneField(
+        "campaigns.Campaign", primary_key=True, on_delete=models.CASCADE, related_name="embedding"
+    )
+    content_hash = models.CharField(max_length=64, help_text="Of the embedded text: unchanged text is not re-embedded.")
+
+    class Meta:
+        indexes = [models.Index(fields=["organization", "last_updated"], name="campaign_embedding_org_updated")]
+
+    def __str__(self) -> str:
+        return f"embedding of campaign {self.campaign_id} ({self.model_version})"

@@ -15,3 +15,9 @@ class CampaignsConfig(AppConfig):
 
     def ready(self) -> None:
         connection_created.connect(_register_sqlite_functions, dispatch_uid="shokti_sqlite_functions")
+
+        from campaigns.events import domain_event
+        from campaigns.notify import on_campaign_changed
+
+        # Notify re-embeds a campaign whose content changed.
+        domain_event.connect(on_campaign_changed, dispatch_uid="notify_reembed_campaign")

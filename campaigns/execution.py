@@ -52,7 +52,14 @@ def _bucket_sql(salt_param: str) -> str:
 
 
 def execution_start(
-    campaign: Campaign, *, execution_type: str, occurrence_key: str, actor: str, trigger_event_id: str = ""
+    campaign: Campaign,
+    *,
+    execution_type: str,
+    occurrence_key: str,
+    actor: str,
+    trigger_event_id: str = "",
+    only_contact: Contact | None = None,
+    only_channel_type: str = "",
 ) -> tuple[Execution, bool]:
     """Creates the execution of one occurrence and queues its run; a repeat finds the existing one.
 
@@ -66,7 +73,8 @@ def execution_start(
             campaign=campaign,
             occurrence_key=occurrence_key,
             defaults={"execution_type": execution_type, "trigger_event_id": trigger_event_id,
-                      "correlation_id": correlation.get_or_new()},
+                      "correlation_id": correlation.get_or_new(), "only_contact": only_contact,
+                      "only_channel_type": only_channel_type},
         )  # fmt: skip
         if created and execution_type != ExecutionType.TRIGGERED:
             lifecycle.campaign_start(campaign, actor=actor, execution_id=execution.public_id)
@@ -106,8 +114,8 @@ class _Plan:
     params: list
 
 
-def _channel_chain(campaign: Campaign) -> dict[int | None, list[Channel]]:
-    channels = [c for c in campaign.channels.all() if c.enabled]
+def _channel_chain(campaign: Campaign, only_type: str = "") -> dict[int | None, list[Channel]]:
+    channels = [c for c in campaign.channels.all() if c.enabled and c.channel_type == (only_type or c.channel_type)]
     shared = sorted((c for c in channels if c.variant_id is None), key=lambda c: (c.priority, c.id))
     chains: dict[int | None, list[Channel]] = {None: shared}
     for variant in campaign.variants.all():
@@ -135,7 +143,7 @@ def _plan(campaign: Campaign, execution: Execution, now: datetime) -> _Plan:
     else:
         variant_sql = "CAST(NULL AS BIGINT)"
 
-    chains = _channel_chain(campaign)
+    chains = _channel_chain(campaign, execution.only_channel_type)
     channel_cases = []
     for variant_pk, chain in chains.items():
         guard = "variant_id IS NULL" if variant_pk is None else f"variant_id = {variant_pk}"
@@ -201,7 +209,11 @@ def execution_resolve(execution: Execution) -> int:
     campaign = execution.campaign
     now = timezone.now()
     plan = _plan(campaign, execution, now)
-    audience = audience_contacts(campaign)
+    audience = (
+        Contact.objects.filter(pk=execution.only_contact_id)
+        if execution.only_contact_id
+        else audience_contacts(campaign)
+    )
     audience_sql, audience_params = audience.values("id", "email", "phone", "external_id").query.sql_with_params()
     pk_field = Contact._meta.pk
     insert = (

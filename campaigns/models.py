@@ -52,6 +52,12 @@ class AttributionModel(models.TextChoices):
     LINEAR = "linear", "Linear"
 
 
+class CampaignPriority(models.TextChoices):
+    LOW = "low", "Low"
+    MEDIUM = "medium", "Medium"
+    HIGH = "high", "High"
+
+
 class Campaign(models.Model):
     Type = CampaignType
     Status = CampaignStatus
@@ -97,6 +103,13 @@ class Campaign(models.Model):
     )
 
     holdout_percentage = models.DecimalField(max_digits=5, decimal_places=2, default=Decimal("0"))
+
+    # Notify (seed 002): what the recommender embeds and ranks, and when the campaign may be offered.
+    category = models.CharField(max_length=64, blank=True)
+    priority = models.CharField(max_length=10, choices=CampaignPriority.choices, default=CampaignPriority.MEDIUM)
+    time_window_start = models.DateTimeField(null=True, blank=True)
+    time_window_end = models.DateTimeField(null=True, blank=True)
+
     tags = models.JSONField(default=list, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
 
@@ -148,6 +161,7 @@ class Campaign(models.Model):
                 name="campaign_valid_winner_confidence",
             ),
             models.CheckConstraint(condition=Q(attribution_window_days__gte=1), name="campaign_valid_attribution"),
+            models.CheckConstraint(condition=Q(priority__in=CampaignPriority.values), name="campaign_valid_priority"),
         ]
 
     def __str__(self) -> str:
@@ -341,6 +355,11 @@ class Execution(models.Model):
         help_text="One execution per occurrence: the scheduled time, the event id, or a manual run's id.",
     )
     trigger_event_id = models.CharField(max_length=128, blank=True)
+    # A Notify slot sends to one contact on one channel, not to the campaign's audience.
+    only_contact = models.ForeignKey(
+        "audiences.Contact", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    only_channel_type = models.CharField(max_length=20, blank=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
     correlation_id = models.CharField(max_length=128, blank=True)
 
@@ -450,3 +469,77 @@ class TriggerHistory(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.event_id}: {'triggered' if self.triggered else self.skip_reason}"
+
+
+# --- Notify (seed 002): per-contact daily schedules and their timed sends ----------------------------
+
+
+class NotificationStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+    CLICKED = "clicked", "Clicked"
+
+
+class NotificationSchedule(models.Model):
+    """One contact's optimised notifications for one day (seed 002's Notification Schedule Object)."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    public_id = models.CharField(max_length=50, unique=True, default=ids.schedule_id, editable=False)
+    contact = models.ForeignKey("audiences.Contact", on_delete=models.CASCADE, related_name="notification_schedules")
+    schedule_date = models.DateField()
+    timezone = models.CharField(max_length=64, default="UTC")
+    constraints = models.JSONField(default=dict, blank=True)
+    optimization_score = models.FloatField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.public_id
+
+
+class ScheduledNotification(models.Model):
+    Status = NotificationStatus
+
+    schedule = models.ForeignKey(NotificationSchedule, on_delete=models.CASCADE, related_name="notifications")
+    sequence = models.PositiveSmallIntegerField()
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+")
+    scheduled_time = models.DateTimeField()
+    priority = models.CharField(max_length=10, choices=CampaignPriority.choices)
+    estimated_ctr = models.FloatField(default=0)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    channel_type = models.CharField(max_length=20, blank=True, help_text="Set when its timed send is registered.")
+    execution = models.ForeignKey(Execution, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    delivery_time = models.DateTimeField(null=True, blank=True)
+    click_time = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["schedule", "sequence"]
+        constraints = [
+            models.UniqueConstraint(fields=["schedule", "sequence"], name="notification_sequence_unique"),
+            models.CheckConstraint(condition=Q(status__in=NotificationStatus.values), name="notification_valid_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.schedule.public_id}#{self.sequence}"
+
+
+class NotifyRequest(models.Model):
+    """The first answer to an Idempotency-Key (or seed 002's request_id), replayed for its repeats."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    endpoint = models.CharField(max_length=50)
+    key = models.CharField(max_length=255)
+    status_code = models.PositiveSmallIntegerField()
+    body = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "endpoint", "key"], name="notify_request_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.endpoint} {self.key}"

@@ -78,3 +78,37 @@ def sweep_and_kick() -> dict:
 def evaluate_events(organization_pk: int, event_ids: list[str]) -> int:
     """Evaluates the triggers for one accepted batch of events (POST /api/v1/events)."""
     return triggers.triggers_evaluate(organization_id=organization_pk, event_ids=event_ids)
+
+
+# --- Notify ---------------------------------------------------------------------------------------
+
+
+@shared_task(acks_late=True)
+def fire_notification(notification_pk: int) -> str | None:
+    """A Notify slot's clocked beat entry: sends that one notification."""
+    from campaigns import notify_services
+
+    return notify_services.notification_fire(notification_pk)
+
+
+@shared_task(acks_late=True)
+def refresh_campaign_embedding(campaign_pk: int) -> int:
+    from campaigns import notify
+
+    return notify.campaign_embeddings_refresh(campaign_ids=[campaign_pk])
+
+
+@shared_task(expires=3300)
+def refresh_embeddings() -> dict:
+    """Hourly: re-embeds changed campaigns and recomputes contacts' vectors, in batches."""
+    from campaigns import notify
+
+    return notify.embeddings_refresh_all()
+
+
+@shared_task(expires=55)
+def refresh_notification_statuses() -> int:
+    """Every minute: fired Notify slots take the status of their message (sent, failed, clicked)."""
+    from campaigns import notify_services
+
+    return notify_services.notifications_refresh_status()

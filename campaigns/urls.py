@@ -1,7 +1,8 @@
 """Seed 004's campaign routes under /api/v1/ (included by shokti.urls)."""
 
-from django.urls import re_path
+from django.urls import path, re_path
 
+from campaigns.api import notify
 from campaigns.api.events import EventIngestView
 from campaigns.api.triggers import TriggerHistoryView
 from campaigns.api.views import (
@@ -30,7 +31,17 @@ def part_routes(name: str, viewset) -> list:
     ]
 
 
+notify_routes = [
+    # Seed 002's function names, so a client only changes its base URL.
+    path("notify/get-recommended-campaigns", notify.RecommendView.as_view(), name="notify-recommend"),
+    path("notify/user-embedding", notify.UserEmbeddingView.as_view(), name="notify-user-embedding"),
+    path("notify/create-notification-schedule", notify.ScheduleView.as_view(), name="notify-schedule"),
+    path("notify/create-delivery-schedule", notify.DeliveryScheduleView.as_view(), name="notify-delivery"),
+    path("notify/schedules/<str:schedule_id>", notify.ScheduleDetailView.as_view(), name="notify-schedule-detail"),
+]
+
 urlpatterns = [
+    *notify_routes,
     # Before the audience detail route, which would take "estimate" for an audience id.
     re_path(
         r"^campaigns/(?P<campaign_id>[^/.]+)/audiences/estimate/?$",

@@ -38,3 +38,7 @@ def execution_id() -> str:
 
 def segment_id() -> str:
     return new_public_id("seg")
+
+
+def schedule_id() -> str:
+    return new_public_id("sched")

@@ -208,6 +208,13 @@ NATS_PUBLISH_STREAM = os.environ.get("NATS_PUBLISH_STREAM", "SHOKTI_CAMPAIGN")
 NATS_CONSUME_STREAM = os.environ.get("NATS_CONSUME_STREAM", "SHOKTI_INBOUND")
 NATS_DURABLE = os.environ.get("NATS_DURABLE", "shokti")
 
+# --- Notify ---------------------------------------------------------------------
+
+# "hashing": offline feature hashing, no model; "minilm": all-MiniLM-L6-v2 (pip install -r requirements-ml.txt).
+NOTIFY_EMBEDDER = os.environ.get("NOTIFY_EMBEDDER", "hashing")
+# How stale a process's in-memory campaign matrix may be before it asks whether campaigns changed.
+NOTIFY_MATRIX_CHECK_SECONDS = env_number("NOTIFY_MATRIX_CHECK_SECONDS", 1.0)
+
 # --- Tracking and unsubscribe links -------------------------------------------
 
 # The public origin (and path prefix, if any) that recipients reach: every link

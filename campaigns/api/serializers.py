@@ -176,6 +176,7 @@ class CampaignSerializer(serializers.ModelSerializer):
             "auto_winner_min_sample", "winner_variant_id",
             "conversion_event_type", "attribution_window_days", "attribution_model",
             "holdout_percentage", "tags", "metadata",
+            "category", "priority", "time_window_start", "time_window_end",
             "created_by", "updated_by", "scheduled_by", "activated_at", "paused_by", "paused_at",
             "cancelled_by", "cancelled_at", "cancelled_reason", "completed_at", "cloned_from_id",
             "created_at", "updated_at",
