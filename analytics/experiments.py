@@ -115,14 +115,17 @@ def variant_significance(campaign: Campaign, *, metric: str | None = None) -> Si
                 )  # fmt: skip
                 arm.ci_low, arm.ci_high = float(low), float(high)
             compared.append((arm, other))
-    if len(compared) > 1:
+    # Two arms each compared with the other are one test, not two: correct over distinct pairs.
+    pairs: dict[frozenset, float] = {}
+    for arm, other in compared:
+        pairs.setdefault(frozenset((arm.variant.pk, other.variant.pk)), arm.p_value)
+    adjusted = dict(zip(pairs, pairs.values(), strict=True))
+    if len(pairs) > 1:
         result.correction = "holm"
-        adjusted = multipletests([a.p_value for a, _ in compared], alpha=1 - confidence, method="holm")[1]
-        for (arm, _), p_value in zip(compared, adjusted, strict=True):
-            arm.p_value_adjusted = float(p_value)
-    else:
-        for arm, _ in compared:
-            arm.p_value_adjusted = arm.p_value
+        corrected = multipletests(list(pairs.values()), alpha=1 - confidence, method="holm")[1]
+        adjusted = dict(zip(pairs, map(float, corrected), strict=True))
+    for arm, other in compared:
+        arm.p_value_adjusted = adjusted[frozenset((arm.variant.pk, other.variant.pk))]
     result.enough_data = all(a.trials >= campaign.auto_winner_min_sample for a in arms)
     if not result.enough_data:
         return result
