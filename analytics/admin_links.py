@@ -27,11 +27,8 @@ def campaign_analytics_summary(campaign) -> str:
         return ""
     headline = campaign_headline(campaign)
     return format_html(
-        '<a href="{}">Analytics</a>: {} sent · {:.1%} delivered · {:.1%} opened · {:.1%} clicked · {:.1%} converted',
+        '<a href="{}">Analytics</a>: {} sent · {} delivered · {} opened · {} clicked · {} converted',
         reverse("analytics:campaign", args=[campaign.public_id]),
         headline["sent"],
-        headline["delivery_rate"],
-        headline["open_rate"],
-        headline["click_rate"],
-        headline["conversion_rate"],
+        *(f"{headline[rate]:.1%}" for rate in ("delivery_rate", "open_rate", "click_rate", "conversion_rate")),
     )

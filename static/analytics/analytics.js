@@ -26,12 +26,15 @@
     }
     var chart = data("chart-data");
     if (chart) {
-      var common = { animation: false, plugins: { legend: { display: true } } };
+      // A fresh object per chart: Chart.js writes resolved scales into the options it is given.
+      function common(extra) {
+        return Object.assign({ animation: false, plugins: { legend: { display: true } } }, extra || {});
+      }
       new Chart(document.getElementById("funnel-chart"), {
         type: "bar",
         data: { labels: chart.funnel.map(function (s) { return s[0]; }),
                 datasets: [{ label: "messages", data: chart.funnel.map(function (s) { return s[1]; }), backgroundColor: "#2680c2" }] },
-        options: Object.assign({ indexAxis: "y" }, common)
+        options: common({ indexAxis: "y" })
       });
       var names = ["sent", "delivered", "opened", "clicked", "converted"];
       var colours = ["#243b53", "#2680c2", "#3ebd93", "#f0b429", "#ef4e4e"];
@@ -41,7 +44,7 @@
                 datasets: names.map(function (name, i) {
                   return { label: name, data: chart.series.map(function (row) { return row[i + 1]; }), borderColor: colours[i], fill: false };
                 }) },
-        options: common
+        options: common()
       });
       new Chart(document.getElementById("channel-chart"), {
         type: "bar",
@@ -49,7 +52,7 @@
                 datasets: ["sent", "delivered", "opened", "clicked"].map(function (name, i) {
                   return { label: name, data: chart.channels.map(function (row) { return row[i + 1]; }), backgroundColor: colours[i] };
                 }) },
-        options: common
+        options: common()
       });
       drawn += 3;
     }

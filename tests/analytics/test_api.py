@@ -88,7 +88,8 @@ def test_a_time_series_per_hour_and_per_day_within_a_range(api_client, construct
 
 
 @pytest.mark.parametrize(
-    "query", ["breakdown_by=segment", "interval=week", "from=yesterday", "from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z"]
+    "query",
+    ["breakdown_by=segment", "interval=week", "from=yesterday", "from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z"],
 )
 def test_bad_parameters_are_400_in_the_envelope(api_client, constructed, query):
     response = api_client.get(f"/api/v1/campaigns/{constructed.public_id}/metrics?{query}")
