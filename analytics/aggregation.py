@@ -22,6 +22,8 @@ from campaigns.models import Campaign
 from messaging.models import Message, MessageStatus
 
 ZERO = Decimal(0)
+# 8 parameters a row: 4,000 rows stay under SQLite's 32,766 and PostgreSQL's 65,535 parameters.
+UPSERT_CHUNK = 4000
 
 
 @dataclass(frozen=True)
@@ -52,20 +54,24 @@ def counters_increment(increments: Iterable[tuple[Key, Decimal | int]]) -> int:
         return 0
     table = Counter._meta.db_table
     columns = "organization_id, campaign_id, execution_id, variant_key, channel_type, bucket, metric, count"
-    rows = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(merged))
-    params: list = []
     field = Counter._meta.get_field("bucket")
-    for key, amount in merged.items():
-        params += [key.organization_id, key.campaign_id, key.execution_id, key.variant_key, key.channel_type,
-                   field.get_db_prep_value(key.bucket, connection), key.metric, str(amount)]  # fmt: skip
-    # The ORM's bulk_create(update_conflicts=…) can only overwrite; an increment needs the old value.
-    sql = (
-        f"INSERT INTO {table} ({columns}) VALUES {rows} "  # noqa: S608 (only our table and placeholders)
-        "ON CONFLICT (campaign_id, execution_id, variant_key, channel_type, bucket, metric) "
-        f"DO UPDATE SET count = {table}.count + excluded.count"
-    )
+    items = list(merged.items())
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        # Chunks keep each statement under the databases' limits on bound parameters.
+        for start in range(0, len(items), UPSERT_CHUNK):
+            chunk = items[start : start + UPSERT_CHUNK]
+            params: list = []
+            for key, amount in chunk:
+                params += [key.organization_id, key.campaign_id, key.execution_id, key.variant_key, key.channel_type,
+                           field.get_db_prep_value(key.bucket, connection), key.metric, str(amount)]  # fmt: skip
+            rows = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(chunk))
+            # The ORM's bulk_create(update_conflicts=…) can only overwrite; an increment needs the old value.
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) VALUES {rows} "  # noqa: S608 (only our table and placeholders)
+                "ON CONFLICT (campaign_id, execution_id, variant_key, channel_type, bucket, metric) "
+                f"DO UPDATE SET count = {table}.count + excluded.count",
+                params,
+            )
     return len(merged)
 
 
