@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from audiences.models import Suppression
 from campaigns import send_journal
+from campaigns.events import batch_recorded
 from campaigns.models import CampaignStatus, Execution, ExecutionStatus
 from campaigns.throttle import throttle_acquire, throttle_release
 from messaging import links
@@ -194,7 +195,24 @@ def record(messages: dict[int, Message], outcomes: list[Outcome], now: datetime)
                 message.error_message = outcome.error
                 rows.append(message)
             Message.objects.bulk_update(rows, ["status", "send_after", "error_message"])
+        _announce(messages, sorted_outcomes, now)
     return sorted_outcomes
+
+
+def _announce(messages: dict[int, Message], recorded: _Outcomes, now: datetime) -> None:
+    """Sends `batch_recorded` with the batch's outcomes grouped by campaign, execution, variant and channel."""
+    counts: dict[tuple, int] = defaultdict(int)
+    for status, outcome_list in (("sent", recorded.sent), ("failed", recorded.failed), ("bounced", recorded.bounced)):
+        for outcome in outcome_list:
+            m = messages[outcome.message_pk]
+            counts[(m.campaign_id, m.execution_id, m.variant_id, m.channel_type, status)] += 1
+    if not counts:
+        return
+    rows = [
+        {"campaign_id": c, "execution_id": e, "variant_id": v, "channel_type": ch, "status": s, "count": n}
+        for (c, e, v, ch, s), n in counts.items()
+    ]
+    transaction.on_commit(lambda: batch_recorded.send(sender=Message, at=now, counts=rows))
 
 
 # --- one batch ------------------------------------------------------------------------------------------

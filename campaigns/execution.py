@@ -23,6 +23,7 @@ from audiences.models import Contact, Suppression
 from audiences.segments import contacts_matching, segment_contacts
 from campaigns import assignment, lifecycle
 from campaigns.assignment import BUCKETS
+from campaigns.events import execution_resolved
 from campaigns.models import Campaign, Channel, ChannelType, Execution, ExecutionStatus, ExecutionType, SegmentType
 from messaging.models import Message, MessageStatus, SkipReason
 from shokti import correlation
@@ -411,6 +412,7 @@ def execution_run(execution: Execution) -> bool:
     written = execution_resolve(execution)
     execution_apply_policy(execution)
     execution_refresh_counts(execution)
+    transaction.on_commit(lambda: execution_resolved.send(sender=Execution, execution=execution))
     logger.info(
         "Execution %s resolved %d rows in %.2fs",
         execution.public_id,

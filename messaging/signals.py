@@ -19,3 +19,8 @@ UNSUBSCRIBED = "campaign.message.unsubscribed"
 EVENT_TYPES = frozenset({DELIVERED, OPENED, CLICKED, BOUNCED, UNSUBSCRIBED})
 
 message_event = Signal()
+
+# Opens and clicks after the first: `message_event` is sent once per message and
+# type, so counters of total (not unique) opens and clicks need this one. Sent
+# after commit with `event_type` (OPENED or CLICKED), `message` and `at`.
+message_engaged_again = Signal()

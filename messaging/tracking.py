@@ -64,16 +64,20 @@ def message_record_delivered(*, message: Message, at: datetime, payload: dict | 
 
 
 def message_record_open(*, message: Message, at: datetime | None = None, payload: dict | None = None) -> bool:
-    """Records the first open of the message; True when this call recorded it."""
-    return _advance(
+    """Records the first open of the message; True when this call recorded it. Later opens are only signalled."""
+    at = at or timezone.now()
+    recorded = _advance(
         message,
         stamp="opened_at",
-        at=at or timezone.now(),
+        at=at,
         to=S.OPENED,
         moves_from=(S.SENT, S.DELIVERED),
         event_type=signals.OPENED,
         payload=payload,
     )
+    if not recorded and message.opened_at is not None:
+        _emit_again(signals.OPENED, message, at)
+    return recorded
 
 
 def message_record_click(
@@ -83,7 +87,7 @@ def message_record_click(
     at = at or timezone.now()
     # Most clients block images, so a click is often the only sign of an open.
     message_record_open(message=message, at=at, payload=payload)
-    return _advance(
+    recorded = _advance(
         message,
         stamp="clicked_at",
         at=at,
@@ -92,6 +96,9 @@ def message_record_click(
         event_type=signals.CLICKED,
         payload={**(payload or {}), "url": url},
     )
+    if not recorded and message.clicked_at is not None:
+        _emit_again(signals.CLICKED, message, at)
+    return recorded
 
 
 @transaction.atomic
@@ -186,6 +193,17 @@ def _emit(event_type: str, message: Message, payload: dict) -> None:
         ):
             if isinstance(result, Exception):
                 logger.error("message_event receiver %r failed", receiver, exc_info=result)
+
+    transaction.on_commit(send)
+
+
+def _emit_again(event_type: str, message: Message, at: datetime) -> None:
+    def send() -> None:
+        for receiver, result in signals.message_engaged_again.send_robust(
+            sender=Message, event_type=event_type, message=message, at=at
+        ):
+            if isinstance(result, Exception):
+                logger.error("message_engaged_again receiver %r failed", receiver, exc_info=result)
 
     transaction.on_commit(send)
 

@@ -13,6 +13,8 @@ admin.site.index_title = "Campaigns, audiences and messages"
 api_v1 = [
     path("me", MeView.as_view(), name="me"),
     path("", include("audiences.urls")),
+    # Before the campaign routes: /campaigns/{id}/metrics is served by analytics.
+    path("", include("analytics.urls")),
     path("", include("campaigns.urls")),
     path("", include("messaging.urls")),
     path("", include("streams.urls")),
@@ -32,6 +34,7 @@ urlpatterns = [
     path("api/v1/", include((api_v1, "api"), namespace="v1")),
     path("internal/", include((internal, "internal"), namespace="internal")),
     path("", include("messaging.tracking_urls")),
+    path("analytics/", include("analytics.page_urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -153,26 +153,6 @@ class CampaignViewSet(
     # --- reads ---------------------------------------------------------------------------------
 
     @extend_schema(
-        responses=inline_serializer(
-            "CampaignMetrics",
-            {
-                "campaign_id": serializers.CharField(),
-                "metrics": serializers.DictField(),
-                "updated_at": serializers.DateTimeField(),
-            },
-        )
-    )
-    @action(detail=True, methods=["get"])
-    def metrics(self, request, campaign_id=None):
-        from django.utils import timezone
-
-        campaign = self.get_object()
-        headline = selectors.campaign_headline_metrics(campaign)
-        return Response(
-            {"campaign_id": campaign.public_id, "metrics": {"total": headline}, "updated_at": timezone.now()}
-        )
-
-    @extend_schema(
         request=s.PreviewRequestSerializer,
         responses=inline_serializer(
             "CampaignPreview",
