@@ -64,6 +64,7 @@ def test_a_campaign_lives_its_whole_life_in_the_console(client, org, monkeypatch
 
     page = client.get(f"/admin/campaigns/campaign/{campaign.pk}/change/").content.decode()
     assert "transition/schedule/" in page and "transition/pause/" not in page
+    assert "analytics-summary" in page and f"/analytics/campaigns/{campaign.public_id}" in page
 
     preview = client.get(f"/admin/campaigns/campaign/{campaign.pk}/preview/?contact=usr_1").content.decode()
     assert "Hello Karim" in preview
