@@ -194,7 +194,14 @@ def execution_resolve(execution: Execution) -> int:
     campaign = execution.campaign
     now = timezone.now()
     plan = _plan(campaign, execution, now)
-    audience_sql, audience_params = audience_contacts(campaign).values("pk").query.sql_with_params()
+    if campaign.content_source == Campaign.ContentSource.GENERATOR:
+        # SmartEngage's audience comes from each run's cadence, not from saved segments.
+        from campaigns.smartengage import smartengage_audience
+
+        audience = smartengage_audience(execution)
+    else:
+        audience = audience_contacts(campaign)
+    audience_sql, audience_params = audience.values("pk").query.sql_with_params()
     pk_field = Contact._meta.pk
     insert = (
         f"INSERT INTO messaging_message ({INSERT_COLUMNS}) {plan.select.replace('{audience}', audience_sql)} "
@@ -232,8 +239,14 @@ def _skip(queryset: QuerySet[Message], reason: str) -> int:
     return queryset.update(status=MessageStatus.SKIPPED, skip_reason=reason)
 
 
-def execution_apply_policy(execution: Execution, *, now: datetime | None = None) -> None:
-    """Marks queued rows skipped (consent, suppression, frequency cap) or deferred (send window, quiet hours)."""
+def execution_apply_policy(
+    execution: Execution, *, now: datetime | None = None, frequency_cap: bool = True, rules: "SendRules | None" = None
+) -> None:
+    """Marks queued rows skipped (consent, suppression, frequency cap) or deferred (send window, quiet hours).
+
+    An operator's explicit send passes `frequency_cap=False`, and `rules` when
+    its send window is its own rather than the campaign's.
+    """
     now = now or timezone.now()
     campaign, organization = execution.campaign, execution.campaign.organization
     channel_types = list(_queued(execution).values_list("channel_type", flat=True).distinct())
@@ -249,7 +262,7 @@ def execution_apply_policy(execution: Execution, *, now: datetime | None = None)
     )
     _skip(_queued(execution).filter(Exists(suppressed)), SkipReason.SUPPRESSED)
 
-    if organization.frequency_cap_messages:
+    if organization.frequency_cap_messages and frequency_cap:
         since = now - timedelta(hours=organization.frequency_cap_hours)
         capped = (
             Message.objects.filter(organization=organization, sent_at__gte=since)
@@ -260,12 +273,11 @@ def execution_apply_policy(execution: Execution, *, now: datetime | None = None)
         )
         _skip(_queued(execution).filter(contact__in=capped), SkipReason.FREQUENCY_CAP)
 
-    _defer_outside_window(execution, campaign, organization, now)
+    _defer_outside_window(execution, rules or SendRules.of(campaign, organization), organization, now)
 
 
-def _defer_outside_window(execution: Execution, campaign: Campaign, organization, now: datetime) -> None:
+def _defer_outside_window(execution: Execution, rules: "SendRules", organization, now: datetime) -> None:
     """One UPDATE per distinct contact timezone: rows outside their local window wait for its opening."""
-    rules = SendRules.of(campaign, organization)
     if not rules.restricts():
         return
     zones = _queued(execution).values_list("contact__timezone", flat=True).distinct().order_by()
@@ -377,8 +389,8 @@ def execution_complete_if_done(execution: Execution) -> bool:
     return True
 
 
-def execution_run(execution: Execution) -> bool:
-    """Resolves and applies policy once; returns False when another worker already ran it."""
+def execution_run(execution: Execution, **policy) -> bool:
+    """Resolves and applies policy (`policy`: execution_apply_policy's options) once; False when already run."""
     claimed = Execution.objects.filter(pk=execution.pk, status=ExecutionStatus.PENDING).update(
         status=ExecutionStatus.RUNNING, started_at=timezone.now()
     )
@@ -387,7 +399,7 @@ def execution_run(execution: Execution) -> bool:
     execution.refresh_from_db()
     started = timezone.now()
     written = execution_resolve(execution)
-    execution_apply_policy(execution)
+    execution_apply_policy(execution, **policy)
     execution_refresh_counts(execution)
     logger.info(
         "Execution %s resolved %d rows in %.2fs",

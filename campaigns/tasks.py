@@ -72,3 +72,11 @@ def sweep_and_kick() -> dict:
         elif due <= now and run.campaign.status != CampaignStatus.PAUSED:
             send_batch.delay(run.pk)
     return swept
+
+
+@shared_task(expires=3600)
+def smartengage_daily_run(preset: str = "default") -> list[str]:
+    """celery-beat, 09:00 UTC: each organization's SmartEngage segment run, once across workers."""
+    from campaigns.smartengage import smartengage_daily
+
+    return [f"{run.correlation_id}:{run.status}" for run in smartengage_daily(preset)]

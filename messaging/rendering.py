@@ -7,6 +7,7 @@ campaign can launch.
 
 from typing import Any
 
+from django.utils.html import linebreaks, urlize
 from liquid import Environment
 from liquid.exceptions import LiquidError
 
@@ -69,3 +70,8 @@ def render_channel(channel, context: dict[str, Any]) -> dict[str, str]:
     """Renders every template field of a channel for one recipient's context."""
     fields = CHANNEL_TEMPLATE_FIELDS[channel.channel_type]
     return {field: render_template(getattr(channel, field), context, html=html) for field, html in fields.items()}
+
+
+def text_to_html(text: str) -> str:
+    """Plain text as simple HTML: paragraphs, line breaks and clickable links, everything escaped."""
+    return f"<html><body>{linebreaks(urlize(text, autoescape=True))}</body></html>"
