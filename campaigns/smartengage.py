@@ -364,6 +364,9 @@ def _write_safely(requests, contacts: list[Contact], channel: str) -> list[tuple
             customer_email=contact.email, customer_name=request.customer_name,
             other_customers=others - {contact.first_name, contact.email},
         )  # fmt: skip
+        if request.deep_link not in text.text:
+            # The one link a reminder must carry; a model that left it out still gets it, on its own line.
+            text.text = f"{text.text}\n\n{request.deep_link}"
         reasons = safety.check(text.subject, text.text, context, flagged=text.flagged)
         final = text
         if reasons:
