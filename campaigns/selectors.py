@@ -38,9 +38,8 @@ def campaign_headline_metrics(campaign: Campaign) -> dict[str, int]:
 
 def campaign_audience_estimate(campaign: Campaign) -> dict:
     """Seed 004's estimate: per include segment, after exclusions, after holdout; COUNTs in the database."""
-    from audiences.segments import contacts_matching, segment_contacts
-
     from audiences.models import Contact
+    from audiences.segments import contacts_matching, segment_contacts
 
     organization = campaign.organization
     by_segment, includes, excludes = [], [], []
