@@ -21,12 +21,12 @@ from django.utils import timezone
 from audiences.models import Suppression
 from campaigns import send_journal
 from campaigns.events import batch_recorded
-from campaigns.models import CampaignStatus, Execution, ExecutionStatus
+from campaigns.models import Campaign, CampaignStatus, Execution, ExecutionStatus
 from campaigns.throttle import throttle_acquire, throttle_release
 from messaging import links
 from messaging.channels import Outcome, OutgoingMessage, get_channel
 from messaging.models import Message, MessageStatus
-from messaging.rendering import contact_context, render_template
+from messaging.rendering import contact_context, render_template, text_to_html
 
 logger = logging.getLogger(__name__)
 
@@ -91,6 +91,13 @@ def render(message: Message) -> OutgoingMessage:
                   "correlation_id": message.correlation_id},
     )  # fmt: skip
     kind = message.channel_type
+    if message.campaign.content_source == Campaign.ContentSource.GENERATOR:
+        # The generator wrote (and the safety filter passed) this row's text before the batch was rendered.
+        outgoing.subject, outgoing.text = message.generated_subject, message.generated_text
+        if kind == "email":
+            outgoing.html = links.rewrite_html(text_to_html(message.generated_text), message)
+            outgoing.headers = links.list_unsubscribe_headers(message)
+        return outgoing
     if kind == "email":
         outgoing.subject = render_template(channel.email_subject, context)
         html = render_template(channel.email_body_html, context, html=True)
@@ -241,6 +248,10 @@ def execution_send_batch(execution: Execution, *, now: datetime | None = None) -
         m.pk: m
         for m in Message.objects.filter(pk__in=claimed).select_related("contact", "channel", "campaign", "execution")
     }
+    if campaign.content_source == Campaign.ContentSource.GENERATOR:
+        from campaigns.smartengage import smartengage_generate
+
+        smartengage_generate(execution, list(messages.values()))
     journal = send_journal.current()
 
     def on_outcome(outcome: Outcome) -> None:

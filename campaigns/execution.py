@@ -210,11 +210,15 @@ def execution_resolve(execution: Execution) -> int:
     campaign = execution.campaign
     now = timezone.now()
     plan = _plan(campaign, execution, now)
-    audience = (
-        Contact.objects.filter(pk=execution.only_contact_id)
-        if execution.only_contact_id
-        else audience_contacts(campaign)
-    )
+    if execution.only_contact_id:
+        audience = Contact.objects.filter(pk=execution.only_contact_id)
+    elif campaign.content_source == Campaign.ContentSource.GENERATOR:
+        # SmartEngage's audience comes from each run's cadence, not from saved segments.
+        from campaigns.smartengage import smartengage_audience
+
+        audience = smartengage_audience(execution)
+    else:
+        audience = audience_contacts(campaign)
     audience_sql, audience_params = audience.values("id", "email", "phone", "external_id").query.sql_with_params()
     pk_field = Contact._meta.pk
     insert = (
@@ -251,15 +255,23 @@ def _skip(queryset: QuerySet[Message], reason: str) -> int:
     return queryset.update(status=MessageStatus.SKIPPED, skip_reason=reason)
 
 
-def execution_apply_policy(execution: Execution, *, now: datetime | None = None) -> None:
-    """Marks queued rows skipped (consent, suppression, frequency cap) or deferred (send window, quiet hours)."""
+def execution_apply_policy(
+    execution: Execution, *, now: datetime | None = None, frequency_cap: bool = True, rules: "SendRules | None" = None
+) -> None:
+    """Marks queued rows skipped (consent, suppression, frequency cap) or deferred (send window, quiet hours).
+
+    An operator's explicit send passes `frequency_cap=False`, and `rules` when
+    its send window is its own rather than the campaign's.
+    """
     now = now or timezone.now()
     campaign, organization = execution.campaign, execution.campaign.organization
-    messages_skip_by_policy(_queued(execution), organization=organization, now=now)
-    _defer_outside_window(execution, campaign, organization, now)
+    messages_skip_by_policy(_queued(execution), organization=organization, now=now, frequency_cap=frequency_cap)
+    _defer_outside_window(execution, rules or SendRules.of(campaign, organization), organization, now)
 
 
-def messages_skip_by_policy(queued: QuerySet[Message], *, organization, now: datetime) -> None:
+def messages_skip_by_policy(
+    queued: QuerySet[Message], *, organization, now: datetime, frequency_cap: bool = True
+) -> None:
     """Marks rows of `queued` (a queryset of queued rows) skipped for consent, suppression or the frequency cap."""
     channel_types = list(queued.values_list("channel_type", flat=True).distinct().order_by())
     for channel_type in channel_types:
@@ -274,7 +286,7 @@ def messages_skip_by_policy(queued: QuerySet[Message], *, organization, now: dat
     )
     _skip(queued.filter(Exists(suppressed)), SkipReason.SUPPRESSED)
 
-    if organization.frequency_cap_messages:
+    if organization.frequency_cap_messages and frequency_cap:
         since = now - timedelta(hours=organization.frequency_cap_hours)
         capped = (
             Message.objects.filter(organization=organization, sent_at__gte=since)
@@ -286,9 +298,8 @@ def messages_skip_by_policy(queued: QuerySet[Message], *, organization, now: dat
         _skip(queued.filter(contact__in=capped), SkipReason.FREQUENCY_CAP)
 
 
-def _defer_outside_window(execution: Execution, campaign: Campaign, organization, now: datetime) -> None:
+def _defer_outside_window(execution: Execution, rules: "SendRules", organization, now: datetime) -> None:
     """One UPDATE per distinct contact timezone: rows outside their local window wait for its opening."""
-    rules = SendRules.of(campaign, organization)
     if not rules.restricts():
         return
     zones = _queued(execution).values_list("contact__timezone", flat=True).distinct().order_by()
@@ -400,8 +411,8 @@ def execution_complete_if_done(execution: Execution) -> bool:
     return True
 
 
-def execution_run(execution: Execution) -> bool:
-    """Resolves and applies policy once; returns False when another worker already ran it."""
+def execution_run(execution: Execution, **policy) -> bool:
+    """Resolves and applies policy (`policy`: execution_apply_policy's options) once; False when already run."""
     claimed = Execution.objects.filter(pk=execution.pk, status=ExecutionStatus.PENDING).update(
         status=ExecutionStatus.RUNNING, started_at=timezone.now()
     )
@@ -410,7 +421,7 @@ def execution_run(execution: Execution) -> bool:
     execution.refresh_from_db()
     started = timezone.now()
     written = execution_resolve(execution)
-    execution_apply_policy(execution)
+    execution_apply_policy(execution, **policy)
     execution_refresh_counts(execution)
     transaction.on_commit(lambda: execution_resolved.send(sender=Execution, execution=execution))
     logger.info(

@@ -58,9 +58,15 @@ class CampaignPriority(models.TextChoices):
     HIGH = "high", "High"
 
 
+class ContentSource(models.TextChoices):
+    TEMPLATE = "template", "Template"
+    GENERATOR = "generator", "Generator (SmartEngage)"
+
+
 class Campaign(models.Model):
     Type = CampaignType
     Status = CampaignStatus
+    ContentSource = ContentSource
 
     FINAL_STATUSES = frozenset({CampaignStatus.COMPLETED, CampaignStatus.CANCELLED})
 
@@ -69,6 +75,10 @@ class Campaign(models.Model):
     name = models.CharField(max_length=255)
     description = models.TextField(blank=True)
     campaign_type = models.CharField(max_length=20, choices=CampaignType.choices)
+    # Where each message's text comes from: the channel's templates, or the generator (SmartEngage).
+    content_source = models.CharField(
+        max_length=20, choices=ContentSource.choices, default=ContentSource.TEMPLATE, db_default=ContentSource.TEMPLATE
+    )
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
     status_before_pause = models.CharField(max_length=20, choices=Status.choices, blank=True)
 
@@ -543,3 +553,54 @@ class NotifyRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.endpoint} {self.key}"
+
+
+class SmartEngageRunKind(models.TextChoices):
+    SEGMENT = "segment", "Segment run (run-segment)"
+    DAILY = "daily", "Daily run (celery-beat)"
+    SINGLE = "single", "Single send"
+    BULK = "bulk", "Bulk send"
+
+
+class SmartEngageRunStatus(models.TextChoices):
+    RUNNING = "RUNNING", "Running"
+    DONE = "DONE", "Done"
+    FAILED = "FAILED", "Failed"
+    SKIPPED_LOCKED = "SKIPPED_LOCKED", "Skipped: another run held the lock"
+
+
+class SmartEngageRun(models.Model):
+    """One SmartEngage run: its parameters and the execution that carries its messages (jobs/history)."""
+
+    Kind = SmartEngageRunKind
+    Status = SmartEngageRunStatus
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    correlation_id = models.CharField(max_length=128, db_index=True)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
+    execution = models.OneToOneField(
+        Execution, null=True, blank=True, on_delete=models.SET_NULL, related_name="smartengage_run"
+    )
+    params = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [models.Index(fields=["organization", "started_at"], name="smartengage_run_org_started")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.correlation_id} ({self.status})"
+
+
+class JobLease(models.Model):
+    """A named lock for databases without advisory locks (SQLite): held until `expires_at`."""
+
+    name = models.CharField(max_length=100, unique=True)
+    holder = models.CharField(max_length=64)
+    expires_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} held by {self.holder} until {self.expires_at:%Y-%m-%d %H:%M:%S}"

@@ -112,3 +112,11 @@ def refresh_notification_statuses() -> int:
     from campaigns import notify_services
 
     return notify_services.notifications_refresh_status()
+
+
+@shared_task(expires=3600)
+def smartengage_daily_run(preset: str = "default") -> list[str]:
+    """celery-beat, 09:00 UTC: each organization's SmartEngage segment run, once across workers."""
+    from campaigns.smartengage import smartengage_daily
+
+    return [f"{run.correlation_id}:{run.status}" for run in smartengage_daily(preset)]

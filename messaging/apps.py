@@ -5,4 +5,9 @@ class MessagingConfig(AppConfig):
     name = "messaging"
 
     def ready(self) -> None:
-        from messaging import checks  # noqa: F401  (registers the link settings' system checks)
+        from messaging import (
+            checks,  # noqa: F401  (registers the link settings' system checks)
+            metrics,
+        )
+
+        metrics.register()

@@ -31,6 +31,14 @@ class SkipReason(models.TextChoices):
     CAMPAIGN_CANCELLED = "campaign_cancelled", "Campaign cancelled"
 
 
+class UserResponse(models.TextChoices):
+    CLICKED = "CLICKED", "Clicked"
+    REPLIED = "REPLIED", "Replied"
+    IGNORED = "IGNORED", "Ignored"
+    BOOKED = "BOOKED", "Booked"
+    ACKNOWLEDGED = "ACKNOWLEDGED", "Acknowledged"
+
+
 class Message(models.Model):
     """A message to one contact on one channel within one execution.
 
@@ -72,6 +80,20 @@ class Message(models.Model):
     correlation_id = models.CharField(max_length=128, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
 
+    # Seed 003's AIMessage fields, set on rows whose text a generator wrote. The engine
+    # writes rows with INSERT … SELECT over a fixed column list, hence the database defaults.
+    role = models.CharField(max_length=16, blank=True, default="", db_default="")
+    agent_type = models.CharField(max_length=32, blank=True, default="", db_default="")
+    message_type = models.CharField(max_length=32, blank=True, default="", db_default="")
+    locale = models.CharField(max_length=16, blank=True, default="", db_default="")
+    model = models.CharField(max_length=100, blank=True, default="", db_default="")
+    prompt_version = models.PositiveIntegerField(null=True, blank=True)
+    safety_checks = models.JSONField(null=True, blank=True)
+    user_response = models.CharField(max_length=16, choices=UserResponse.choices, blank=True, default="", db_default="")
+    generated_subject = models.CharField(max_length=255, blank=True, default="", db_default="")
+    generated_text = models.TextField(blank=True, default="", db_default="")
+    generation_seconds = models.FloatField(null=True, blank=True)
+
     class Meta:
         constraints = [
             models.UniqueConstraint(
@@ -84,6 +106,12 @@ class Message(models.Model):
             models.Index(fields=["contact", "sent_at"], name="message_contact_sent"),
             models.Index(fields=["status", "sending_at"], name="message_sweep", condition=Q(status="sending")),
             models.Index(fields=["campaign", "status"], name="message_campaign_status"),
+            # SmartEngage's "nothing from this agent in the last 24 hours" per contact.
+            models.Index(
+                fields=["contact", "agent_type", "queued_at"],
+                name="message_contact_agent_recent",
+                condition=~Q(agent_type=""),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -145,3 +173,29 @@ class DeliveryEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.event_id}"
+
+
+class Prompt(models.Model):
+    """A versioned prompt for a generator, edited in the admin; each message records the version it used.
+
+    `system_prompt` and `user_prompt` are Liquid templates over the generation
+    inputs (customer_name, service_name, days_since, profile, tone, language,
+    promo_code, deep_link). The highest active version of an agent is used.
+    """
+
+    agent_type = models.CharField(max_length=32, default="smartengage")
+    version = models.PositiveIntegerField()
+    system_prompt = models.TextField()
+    user_prompt = models.TextField()
+    is_active = models.BooleanField(default=True)
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["agent_type", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["agent_type", "version"], name="prompt_version_unique_per_agent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.agent_type} v{self.version}"

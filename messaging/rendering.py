@@ -8,6 +8,7 @@ campaign can launch.
 from functools import lru_cache
 from typing import Any
 
+from django.utils.html import linebreaks, urlize
 from liquid import Environment
 from liquid.exceptions import LiquidError
 
@@ -76,3 +77,8 @@ def render_channel(channel, context: dict[str, Any]) -> dict[str, str]:
     """Renders every template field of a channel for one recipient's context."""
     fields = CHANNEL_TEMPLATE_FIELDS[channel.channel_type]
     return {field: render_template(getattr(channel, field), context, html=html) for field, html in fields.items()}
+
+
+def text_to_html(text: str) -> str:
+    """Plain text as simple HTML: paragraphs, line breaks and clickable links, everything escaped."""
+    return f"<html><body>{linebreaks(urlize(text, autoescape=True))}</body></html>"

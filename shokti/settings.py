@@ -228,6 +228,23 @@ SHOKTI_UNSUBSCRIBE_MAILTO = os.environ.get("SHOKTI_UNSUBSCRIBE_MAILTO", "")
 OPENAI_API_KEY = os.environ.get("OPENAI_API_KEY", "")
 OPENAI_BASE_URL = os.environ.get("OPENAI_BASE_URL", "")
 OPENAI_MODEL = os.environ.get("OPENAI_MODEL", "gpt-4o-mini")
+OPENAI_TIMEOUT_SECONDS = env_number("OPENAI_TIMEOUT_SECONDS", 20.0)
+# The openai client's own retries: exponential backoff on 429, 5xx and timeouts, honouring Retry-After.
+OPENAI_MAX_RETRIES = env_number("OPENAI_MAX_RETRIES", 3, int)
+# Requests of one batch in flight at once, per worker process.
+OPENAI_CONCURRENCY = env_number("OPENAI_CONCURRENCY", 32, int)
+OPENAI_MODERATION = env_bool("OPENAI_MODERATION", False)
+
+# --- SmartEngage --------------------------------------------------------------
+
+# Where GET /book sends a customer after checking the deep link's token.
+SHOKTI_BOOKING_APP_URL = os.environ.get("SHOKTI_BOOKING_APP_URL", "https://app.example.com/book")
+# The organization that internal callers (run-segment, the internal token) act for.
+SMARTENGAGE_ORGANIZATION = os.environ.get("SMARTENGAGE_ORGANIZATION", "demo")
+SMARTENGAGE_BLOCKLIST = env_list(
+    "SMARTENGAGE_BLOCKLIST",
+    ["guaranteed", "risk-free", "act now", "winner", "lottery", "password", "গ্যারান্টি", "লটারি", "পাসওয়ার্ড"],
+)
 
 # --- Auth, i18n, static -------------------------------------------------------
 

@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from campaigns.api.smartengage import JobHistoryView, RunSegmentView, SendBulkView, SendSingleView
+from messaging.deeplink_views import book
 from shokti import health
 from shokti.api import MeView
 from shokti.jobs import JobStatusView
@@ -22,6 +24,14 @@ api_v1 = [
 
 internal = [
     path("jobs/status", JobStatusView.as_view(), name="jobs-status"),
+    path("jobs/history", JobHistoryView.as_view(), name="jobs-history"),
+    path("ai/smartengage/run-segment", RunSegmentView.as_view(), name="smartengage-run-segment"),
+]
+
+# Declared before the Django admin's routes, which would otherwise claim admin/smartengage/.
+smartengage_admin = [
+    path("send-single", SendSingleView.as_view(), name="send-single"),
+    path("send-bulk", SendBulkView.as_view(), name="send-bulk"),
 ]
 
 urlpatterns = [
@@ -35,6 +45,8 @@ urlpatterns = [
     path("internal/", include((internal, "internal"), namespace="internal")),
     path("", include("messaging.tracking_urls")),
     path("analytics/", include("analytics.page_urls")),
+    path("book", book, name="smartengage-book"),
+    path("admin/smartengage/", include((smartengage_admin, "smartengage"), namespace="smartengage")),
     path("admin/", admin.site.urls),
 ]
 
