@@ -76,6 +76,9 @@ def test_a_worker_killed_mid_batch_leaves_no_duplicate_and_no_gap(org, smtp_serv
     slow_down(smtp_server, 0.02)
     monkeypatch.setenv("CELERY_BROKER_URL", BROKER)
     monkeypatch.setitem(celery_app.conf, "broker_url", BROKER)
+    # Publish through fresh connections to that broker; the cached ones point at the suite's.
+    monkeypatch.setattr(celery_app, "_pool", None)
+    monkeypatch.setattr(celery_app.amqp, "_producer_pool", None)
 
     total = 300
     bulk_contacts(org, total)
