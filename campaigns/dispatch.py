@@ -143,6 +143,19 @@ class _Outcomes:
     bounced: list[Outcome] = field(default_factory=list)
 
 
+def _mark_sent(sent: list[tuple[int, str]], now: datetime) -> None:
+    """One UPDATE … FROM for the whole batch; bulk_update's per-row CASE costs a millisecond a row."""
+    rows = " UNION ALL ".join(["SELECT CAST(%s AS BIGINT) AS id, CAST(%s AS TEXT) AS provider_id"] * len(sent))
+    sql = (
+        "UPDATE messaging_message SET status = %s, sent_at = %s, error_message = '', "  # noqa: S608
+        f"provider_message_id = v.provider_id FROM ({rows}) AS v "
+        "WHERE messaging_message.id = v.id AND messaging_message.status = %s"
+    )
+    params = [MessageStatus.SENT, now, *(value for row in sent for value in row), MessageStatus.SENDING]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
 def record(messages: dict[int, Message], outcomes: list[Outcome], now: datetime) -> _Outcomes:
     """Writes a batch's outcomes with a few bulk statements."""
     sorted_outcomes = _Outcomes()
@@ -159,14 +172,7 @@ def record(messages: dict[int, Message], outcomes: list[Outcome], now: datetime)
 
     with transaction.atomic():
         if sorted_outcomes.sent:
-            rows = []
-            for outcome in sorted_outcomes.sent:
-                message = messages[outcome.message_pk]
-                message.status, message.sent_at = MessageStatus.SENT, now
-                message.provider_message_id = outcome.provider_message_id[:255]
-                message.error_message = ""
-                rows.append(message)
-            Message.objects.bulk_update(rows, ["status", "sent_at", "provider_message_id", "error_message"])
+            _mark_sent([(o.message_pk, o.provider_message_id[:255]) for o in sorted_outcomes.sent], now)
         for outcome_list, status, stamp in (
             (sorted_outcomes.failed, MessageStatus.FAILED, "failed_at"),
             (sorted_outcomes.bounced, MessageStatus.BOUNCED, "bounced_at"),

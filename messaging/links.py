@@ -9,6 +9,7 @@ in an inbox. Rotating SECRET_KEY keeps old links alive through
 SECRET_KEY_FALLBACKS.
 """
 
+from functools import lru_cache
 from html import escape
 from html.parser import HTMLParser
 from urllib.parse import quote, urlsplit
@@ -54,8 +55,17 @@ def is_trackable_url(url: str) -> bool:
     return parts.scheme.lower() in _TRACKED_SCHEMES and bool(parts.netloc)
 
 
+_TOKEN_SLOT = "TOKEN-SLOT"  # noqa: S105 (a placeholder in a URL, not a secret)
+
+
+@lru_cache(maxsize=16)
+def _route_path(route: str) -> str:
+    # reverse() once per route, not once per link: the dispatcher builds several links per message.
+    return reverse(f"tracking:{route}", args=[_TOKEN_SLOT])
+
+
 def _absolute(route: str, token: str) -> str:
-    path = reverse(f"tracking:{route}", args=[token])
+    path = _route_path(route).replace(_TOKEN_SLOT, token)
     # SHOKTI_PUBLIC_URL already holds any prefix the app is mounted under; dropping the one
     # reverse() adds inside a request makes a link the same whichever process builds it.
     return f"{settings.SHOKTI_PUBLIC_URL}/{path.removeprefix(get_script_prefix())}"
