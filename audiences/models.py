@@ -220,3 +220,26 @@ class CampaignEmbedding(EmbeddingFields):
 
     def __str__(self) -> str:
         return f"embedding of campaign {self.campaign_id} ({self.model_version})"
+
+
+class CustomerOtp(models.Model):
+    """A one-time sign-in code mailed to a customer (seed 003); only its HMAC is stored.
+
+    A code is good for one verification, until `expires_at`, and while
+    `attempts` (wrong tries) stays under the limit. Only a contact's newest
+    code counts: requesting another retires the earlier ones.
+    """
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="otps")
+    email = models.CharField(max_length=255, help_text="Lower-cased, as the customer typed it.")
+    code_digest = models.CharField(max_length=64, help_text="HMAC-SHA256 of the code; the code itself is never stored.")
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="Wrong codes tried so far.")
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["email", "-created_at"], name="customer_otp_email_recent")]
+
+    def __str__(self) -> str:
+        return f"code for {self.email}"

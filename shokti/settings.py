@@ -246,6 +246,17 @@ SMARTENGAGE_BLOCKLIST = env_list(
     ["guaranteed", "risk-free", "act now", "winner", "lottery", "password", "গ্যারান্টি", "লটারি", "পাসওয়ার্ড"],
 )
 
+# Customers of seed 003 (audiences.customer_auth): email one-time codes and customer JWTs.
+# A code lives CUSTOMER_OTP_TTL_SECONDS and allows CUSTOMER_OTP_MAX_ATTEMPTS wrong tries; codes are
+# requested at most CUSTOMER_OTP_RATE_LIMIT times per CUSTOMER_OTP_RATE_WINDOW_SECONDS per email and
+# per client address (verifications: CUSTOMER_OTP_VERIFY_RATE_LIMIT per address in the same window).
+CUSTOMER_OTP_TTL_SECONDS = env_number("CUSTOMER_OTP_TTL_SECONDS", 300, int)
+CUSTOMER_OTP_MAX_ATTEMPTS = env_number("CUSTOMER_OTP_MAX_ATTEMPTS", 5, int)
+CUSTOMER_OTP_RATE_LIMIT = env_number("CUSTOMER_OTP_RATE_LIMIT", 5, int)
+CUSTOMER_OTP_VERIFY_RATE_LIMIT = env_number("CUSTOMER_OTP_VERIFY_RATE_LIMIT", 30, int)
+CUSTOMER_OTP_RATE_WINDOW_SECONDS = env_number("CUSTOMER_OTP_RATE_WINDOW_SECONDS", 900, int)
+CUSTOMER_TOKEN_TTL_SECONDS = env_number("CUSTOMER_TOKEN_TTL_SECONDS", 86400, int)
+
 # --- Auth, i18n, static -------------------------------------------------------
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from audiences.customer_api import EventsView, RequestOtpView, ServicesView, VerifyOtpView
 from campaigns.api.smartengage import JobHistoryView, RunSegmentView, SendBulkView, SendSingleView
 from messaging.deeplink_views import book
 from shokti import health
@@ -46,6 +47,11 @@ urlpatterns = [
     path("", include("messaging.tracking_urls")),
     path("analytics/", include("analytics.page_urls")),
     path("book", book, name="smartengage-book"),
+    # Customers of seed 003: sign-in by emailed code, their events, the services they book.
+    path("auth/request-otp", RequestOtpView.as_view(), name="customer-request-otp"),
+    path("auth/verify-otp", VerifyOtpView.as_view(), name="customer-verify-otp"),
+    path("events", EventsView.as_view(), name="customer-events"),
+    path("services", ServicesView.as_view(), name="customer-services"),
     path("admin/smartengage/", include((smartengage_admin, "smartengage"), namespace="smartengage")),
     path("admin/", admin.site.urls),
 ]
