@@ -75,6 +75,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 
 from audiences.expressions import JSONNumber, JSONText, JSONType
 from audiences.models import Booking, Contact, Event, Segment, Service
+from audiences.validators import CONSENT_CHANNELS
 from shokti.errors import ApplicationError, validation_message
 from shokti.models import Organization
 
@@ -86,7 +87,6 @@ MAX_DAYS = 36_500
 COMPARISONS = ("eq", "ne", "gt", "gte", "lt", "lte")
 TEXT_FIELDS = ("external_id", "email", "phone", "first_name", "last_name", "locale")
 TIME_FIELDS = ("created_at", "last_booking_at")
-CONSENT_CHANNELS = ("marketing", "email", "sms", "whatsapp", "push")
 GROUP_KEYS = {"all": "all", "and": "all", "any": "any", "or": "any", "not": "not"}
 
 
