@@ -11,7 +11,7 @@ import json
 from collections.abc import Sequence
 
 from django.db import NotSupportedError
-from django.db.models import CharField, F, FloatField, Func
+from django.db.models import BooleanField, CharField, F, FloatField, Func
 
 
 class _JSONKeyFunc(Func):
@@ -34,6 +34,51 @@ class _JSONKeyFunc(Func):
         # Every step quoted as an object key, so a key like "2024" is never read as an array index.
         path = "$" + "".join(f".{json.dumps(key)}" for key in self.path)
         return f"{column}, %s", [*params, path]
+
+
+def _nest(path: Sequence[str], value) -> dict:
+    for key in reversed(path):
+        value = {key: value}
+    return value
+
+
+class JSONEquals(_JSONKeyFunc):
+    """Whether the value equals one of `values`, type included (34 equals 34.0, "34" does not). Never NULL.
+
+    On PostgreSQL this is jsonb containment (`@>`), which the planner estimates
+    from the column's statistics and a GIN index can serve.
+    """
+
+    output_field = BooleanField()
+
+    def __init__(self, column: str, path: Sequence[str], values: Sequence[str | int | float | bool]):
+        super().__init__(column, path)
+        self.values = tuple(values)
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        column, params = compiler.compile(self.source_expressions[0])
+        documents = [json.dumps(_nest(self.path, value)) for value in self.values]
+        if len(documents) == 1:
+            return f"({column} @> %s::jsonb)", [*params, documents[0]]
+        return f"({column} @> ANY(%s::jsonb[]))", [*params, documents]
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        args, params = self._sqlite_column_and_path(compiler, connection)
+        texts = [value for value in self.values if isinstance(value, str)]
+        numbers = [value for value in self.values if isinstance(value, int | float) and not isinstance(value, bool)]
+        flags = ["true" if value else "false" for value in self.values if isinstance(value, bool)]
+        # COALESCE: json_type() of a missing key is NULL, and NOT (NULL) would drop the contact.
+        kind = f"COALESCE(json_type({args}), 'missing')"
+        clauses, clause_params = [], []
+        for kinds, group in ((("'text'",), texts), (("'integer'", "'real'"), numbers)):
+            if group:
+                marks = ", ".join(["%s"] * len(group))
+                clauses.append(f"({kind} IN ({', '.join(kinds)}) AND json_extract({args}) IN ({marks}))")
+                clause_params += [*params, *params, *group]
+        if flags:
+            clauses.append(f"{kind} IN ({', '.join(['%s'] * len(flags))})")
+            clause_params += [*params, *flags]
+        return f"({' OR '.join(clauses)})", clause_params
 
 
 class JSONType(_JSONKeyFunc):

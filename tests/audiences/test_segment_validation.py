@@ -2,7 +2,8 @@
 
 import pytest
 
-from audiences.segments import MAX_DEPTH, MAX_NODES, validate_conditions
+from audiences.segment_rules import MAX_DEPTH, MAX_NODES
+from audiences.segments import validate_conditions
 from shokti.errors import ApplicationError
 
 
