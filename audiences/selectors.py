@@ -25,5 +25,6 @@ def conditions_estimate(*, organization: Organization | int, conditions: Any) ->
 
 def contacts_for_export(queryset: QuerySet[Contact]) -> Iterator[Contact]:
     """The contacts with the columns the CSV export writes, fetched in chunks, never all at once."""
-    columns = queryset.order_by("external_id").only("external_id", *TEXT_COLUMNS, "consent", "attributes")
+    columns = queryset.select_related(None).order_by("external_id")
+    columns = columns.only("external_id", *TEXT_COLUMNS, "consent", "attributes")
     return columns.iterator(chunk_size=EXPORT_CHUNK)
