@@ -25,7 +25,7 @@ from django.db.models import Count, Exists, F, FloatField, Max, OuterRef, Q, Que
 from django.db.models.functions import Coalesce, NullIf
 from django.db.models.lookups import Exact, GreaterThan, GreaterThanOrEqual, IContains, In, LessThan, LessThanOrEqual
 
-from audiences.expressions import JSONEquals, JSONNumber, JSONText, JSONType
+from audiences.expressions import JSONCompare, JSONEquals, JSONPresent
 from audiences.models import Booking, Contact, Event
 from audiences.segment_rules import Condition, Group
 
@@ -159,26 +159,19 @@ class SegmentCompiler:
         return _Rows(Q(**{f"{field}__{'exact' if operator == 'eq' else operator}": value}))
 
     def attribute(self, condition: Condition) -> _Rows:
-        path = condition.field.split(".")[1:]
-        kind = JSONType("attributes", path)
-        operator, value = condition.operator, condition.value
+        path, operator, value = condition.field.split(".")[1:], condition.operator, condition.value
         if operator == "exists":
-            present = ~Q(In(kind, ["missing", "null"]))
+            present = Q(JSONPresent("attributes", path))
             return _Rows(present if value else ~present)
         if operator in ("eq", "ne", "in"):
             equals = Q(JSONEquals("attributes", path, value if operator == "in" else [value]))
             return _Rows(~equals if operator == "ne" else equals)
-        # The type test is never NULL and the value is read only for that type,
-        # so a missing key or another type makes the condition false, not unknown.
-        if isinstance(value, str):
-            return _Rows(Q(Exact(kind, "string")) & _compare(JSONText("attributes", path), operator, value))
-        return _Rows(Q(Exact(kind, "number")) & _compare(JSONNumber("attributes", path), operator, value))
+        return _Rows(Q(JSONCompare("attributes", path, operator, value)))
 
     def consent(self, condition: Condition) -> _Rows:
         channel = condition.field.partition(".")[2]
-        kind = JSONType("consent", [channel])
         if condition.operator == "exists":
-            stated = Q(In(kind, ["true", "false"]))
+            stated = Q(JSONEquals("consent", [channel], [True, False]))
             return _Rows(stated if condition.value else ~stated)
         # API.md: marketing must be granted; a channel only must not be refused.
         if channel == "marketing":

@@ -3,6 +3,7 @@
 The grammar itself is described in audiences.segments.
 """
 
+import math
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -219,7 +220,7 @@ def _scalar(spec: _Spec, field: str, operator: str, value: Any, path: tuple, err
             errors.add(path, "Expected a whole number, 0 or more.", "int_type")
         return value
     if kind == "sum":
-        if isinstance(value, bool) or not isinstance(value, int | float):
+        if not _is_number(value):
             errors.add(path, "Expected a number.", "float_type")
         return value
     if kind == "service":
@@ -228,11 +229,15 @@ def _scalar(spec: _Spec, field: str, operator: str, value: Any, path: tuple, err
         return _category(value, path, errors)
     # attributes: text, numbers and booleans; only text and numbers have an order
     if operator in ("gt", "gte", "lt", "lte"):
-        if isinstance(value, bool) or not isinstance(value, str | int | float):
+        if not (isinstance(value, str) or _is_number(value)):
             errors.add(path, "Expected text or a number.", "value_error")
-    elif not isinstance(value, str | int | float):
+    elif not (isinstance(value, str | bool) or _is_number(value)):
         errors.add(path, "Expected text, a number, true or false.", "value_error")
     return value
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _days(value: Any, path: tuple, errors: _Errors) -> int | None:

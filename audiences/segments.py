@@ -12,8 +12,9 @@ Each item is a condition or a group:
 
 Operators: eq, ne, gt, gte, lt, lte, in (value is a list), contains
 (case-insensitive substring), exists (value true or false, default true),
-within_last_days (value is a number of days). Text compares exactly and by
-code point; `ne` is always the negation of `eq`, so it also matches contacts
+within_last_days (value is a number of days). Text compares exactly
+(attribute text orders by code point, contact columns by the database's
+collation); `ne` is always the negation of `eq`, so it also matches contacts
 where the value is missing.
 
 Fields
@@ -55,8 +56,8 @@ Events: optional `event_type` and `window_days` (occurred within the last N days
      "operator": "gte", "value": 3}
 
 Every condition is true or false for every contact (never unknown), so `not`
-is exact. Booking and event conditions are correlated EXISTS or aggregate
-subqueries on the contact: the whole tree is one SQL statement.
+is exact. The whole tree is one SQL statement, shaped as joins
+(audiences.segment_compiler explains how).
 """
 
 from collections.abc import Sequence
