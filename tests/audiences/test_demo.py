@@ -4,7 +4,8 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from audiences.models import Booking, Contact, Service
+from audiences.models import Booking, Contact, Segment, Service
+from audiences.segments import segment_contacts
 from shokti.models import Organization
 
 pytestmark = pytest.mark.django_db
@@ -37,3 +38,16 @@ def test_seed_demo_loads_seed_001_customers_and_is_idempotent():
 def test_every_synthetic_customer_has_a_last_booking():
     call_command("seed_demo")
     assert not Contact.objects.filter(last_booking_at__isnull=True).exists()
+
+
+def test_the_demo_organization_has_seed_004s_example_segments():
+    call_command("seed_demo")
+    call_command("seed_demo")
+    segments = Segment.objects.filter(organization__slug="demo").order_by("public_id")
+    assert [segment.public_id for segment in segments] == ["seg_active", "seg_premium_users"]
+    for segment in segments:
+        assert 0 < segment.estimated_size < Contact.objects.count()
+        assert segment.estimated_size == segment_contacts(segment).count()
+    # seed 001's customers booked 21 to 23 days ago: all active
+    active = set(segment_contacts(segments[0]).values_list("external_id", flat=True))
+    assert set(SEED_001) <= active
