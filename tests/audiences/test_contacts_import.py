@@ -2,6 +2,8 @@ import io
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from audiences import services
 from audiences.models import Contact
@@ -133,3 +135,13 @@ def test_an_empty_body_is_400(api_client):
 def test_formula_cells_exported_with_a_quote_import_back_as_they_were(api_client, org):
     import_csv(api_client, "external_id,first_name\nf1,'=SUM(A1)\n")
     assert Contact.objects.get(organization=org, external_id="f1").first_name == "=SUM(A1)"
+
+
+@pytest.mark.postgres
+def test_a_large_import_refreshes_planner_statistics(org, monkeypatch):
+    if connection.vendor != "postgresql":
+        pytest.skip("ANALYZE is PostgreSQL's")
+    monkeypatch.setattr(services, "ANALYZE_AFTER_CREATED", 2)
+    with CaptureQueriesContext(connection) as queries:
+        services.contacts_import_csv(organization=org, source=io.BytesIO(b"external_id\na\nb\n"))
+    assert any(query["sql"].startswith("ANALYZE") for query in queries.captured_queries)
