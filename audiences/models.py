@@ -111,6 +111,12 @@ class Booking(models.Model):
     class Meta:
         indexes = [
             models.Index(fields=["contact", "status", "finished_at"], name="booking_contact_status_done"),
+            # Segments read completed bookings per contact in one ordered pass (counts, sums, latest times).
+            models.Index(
+                fields=["organization", "status", "contact", "finished_at"],
+                include=["total_price"],
+                name="booking_org_status_contact",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -159,6 +165,10 @@ class Event(models.Model):
         indexes = [
             models.Index(fields=["contact", "event_type", "occurred_at"], name="event_contact_type_time"),
             models.Index(fields=["organization", "event_type", "occurred_at"], name="event_org_type_time"),
+            # Segments count a type of event per contact in a window, grouped in index order.
+            models.Index(
+                fields=["organization", "event_type", "contact", "occurred_at"], name="event_org_type_contact_time"
+            ),
             # Events that arrived before their contact, found again when the contact is created.
             models.Index(
                 fields=["organization", "user_id"], condition=models.Q(contact__isnull=True), name="event_unlinked_user"
