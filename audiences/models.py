@@ -112,9 +112,9 @@ class Booking(models.Model):
         indexes = [
             models.Index(fields=["contact", "status", "finished_at"], name="booking_contact_status_done"),
             # Segments read completed bookings per contact in one ordered pass (counts, sums, latest times).
+            # total_price as a key column rather than INCLUDE, which SQLite would warn about.
             models.Index(
-                fields=["organization", "status", "contact", "finished_at"],
-                include=["total_price"],
+                fields=["organization", "status", "contact", "finished_at", "total_price"],
                 name="booking_org_status_contact",
             ),
         ]
