@@ -7,8 +7,8 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from audiences.models import Booking, Contact, Service
-from audiences.services import contacts_refresh_last_booking
+from audiences.models import Booking, Contact, Segment, Service
+from audiences.services import contacts_refresh_last_booking, segment_refresh_estimate
 from shokti.models import Organization
 
 DEMO_NAMESPACE = uuid.UUID("6f1c3f0e-5b1a-4f4e-9d7a-0d2f5a9c8e11")
@@ -68,6 +68,22 @@ SEED_CUSTOMERS = [
         [(PLUMBING_ID, 95), (PLUMBING_ID, 58), (PLUMBING_ID, 21)],
     ),
     ("55a91395-0760-4c57-a7db-ad97f2256917", "navidkamal568", [(PLUMBING_ID, 23)]),
+]
+
+# Seed 004's example segments, which its sample campaign audiences name.
+SEGMENTS = [
+    (
+        "seg_premium_users",
+        "Premium users",
+        "Customers on the premium plan.",
+        [{"field": "attributes.plan", "operator": "eq", "value": "premium"}],
+    ),
+    (
+        "seg_active",
+        "Active customers",
+        "Completed a booking in the last 60 days.",
+        [{"field": "bookings.last_completed_at", "operator": "within_last_days", "value": 60}],
+    ),
 ]
 
 SYNTHETIC_CUSTOMERS = 300
@@ -148,7 +164,14 @@ def load_demo_audience(organization: Organization) -> dict:
     Contact.objects.bulk_create(synthetic_contacts, ignore_conflicts=True)
     Booking.objects.bulk_create(synthetic_bookings, ignore_conflicts=True)
     contacts_refresh_last_booking(contact_ids=seeded + [contact.pk for contact in synthetic_contacts])
-    return {"services": len(SERVICES), "customers": len(seeded) + len(synthetic_contacts)}
+    for public_id, name, description, conditions in SEGMENTS:
+        segment, _ = Segment.objects.update_or_create(
+            organization=organization,
+            public_id=public_id,
+            defaults={"name": name, "description": description, "conditions": conditions},
+        )
+        segment_refresh_estimate(segment=segment)
+    return {"services": len(SERVICES), "customers": len(seeded) + len(synthetic_contacts), "segments": len(SEGMENTS)}
 
 
 def _synthetic_customers(organization, now, prices):

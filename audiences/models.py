@@ -2,6 +2,13 @@ import uuid
 
 from django.db import models
 
+from audiences.validators import (
+    validate_attributes,
+    validate_consent,
+    validate_locale,
+    validate_phone,
+    validate_timezone,
+)
 from shokti import ids
 from shokti.models import Organization
 
@@ -17,13 +24,18 @@ class Contact(models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="contacts")
     external_id = models.CharField(max_length=255, help_text="The organization's id for this person: events' user_id.")
     email = models.EmailField(max_length=255, blank=True)
-    phone = models.CharField(max_length=32, blank=True)
+    phone = models.CharField(max_length=32, blank=True, validators=[validate_phone])
     first_name = models.CharField(max_length=150, blank=True)
     last_name = models.CharField(max_length=150, blank=True)
-    locale = models.CharField(max_length=16, default="bn")
-    timezone = models.CharField(max_length=64, blank=True, help_text="IANA timezone; empty means the organization's.")
-    consent = models.JSONField(default=default_consent, blank=True)
-    attributes = models.JSONField(default=dict, blank=True)
+    locale = models.CharField(max_length=16, default="bn", validators=[validate_locale])
+    timezone = models.CharField(
+        max_length=64,
+        blank=True,
+        validators=[validate_timezone],
+        help_text="IANA timezone; empty means the organization's.",
+    )
+    consent = models.JSONField(default=default_consent, blank=True, validators=[validate_consent])
+    attributes = models.JSONField(default=dict, blank=True, validators=[validate_attributes])
     last_booking_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -43,6 +55,10 @@ class Contact(models.Model):
     @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def effective_timezone(self) -> str:
+        return self.timezone or self.organization.timezone
 
 
 class Service(models.Model):
@@ -95,6 +111,12 @@ class Booking(models.Model):
     class Meta:
         indexes = [
             models.Index(fields=["contact", "status", "finished_at"], name="booking_contact_status_done"),
+            # Segments read completed bookings per contact in one ordered pass (counts, sums, latest times).
+            # total_price as a key column rather than INCLUDE, which SQLite would warn about.
+            models.Index(
+                fields=["organization", "status", "contact", "finished_at", "total_price"],
+                name="booking_org_status_contact",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -143,6 +165,14 @@ class Event(models.Model):
         indexes = [
             models.Index(fields=["contact", "event_type", "occurred_at"], name="event_contact_type_time"),
             models.Index(fields=["organization", "event_type", "occurred_at"], name="event_org_type_time"),
+            # Segments count a type of event per contact in a window, grouped in index order.
+            models.Index(
+                fields=["organization", "event_type", "contact", "occurred_at"], name="event_org_type_contact_time"
+            ),
+            # Events that arrived before their contact, found again when the contact is created.
+            models.Index(
+                fields=["organization", "user_id"], condition=models.Q(contact__isnull=True), name="event_unlinked_user"
+            ),
         ]
 
     def __str__(self) -> str:

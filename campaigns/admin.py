@@ -115,7 +115,7 @@ def _bulk_action(name: str, description: str):
 
 
 @admin.register(Campaign)
-class CampaignAdmin(OrganizationScopedAdmin):
+class CampaignAdmin(OrganizationScopedAdmin, admin.ModelAdmin):
     list_display = ["name", "status_badge", "campaign_type", "schedule_summary", "holdout_percentage", "updated_at"]
     list_filter = ["status", "campaign_type", "schedule_type", "enable_ab_testing"]
     search_fields = ["name", "description", "public_id"]
@@ -254,7 +254,7 @@ class CampaignAdmin(OrganizationScopedAdmin):
 
 
 @admin.register(Execution)
-class ExecutionAdmin(OrganizationScopedAdmin):
+class ExecutionAdmin(OrganizationScopedAdmin, admin.ModelAdmin):
     organization_field = "campaign__organization"
     list_display = ["public_id", "campaign", "execution_type", "status", "total_audience_size", "holdout_size",
                     "messages_sent", "messages_failed", "started_at", "completed_at"]  # fmt: skip

@@ -4,7 +4,8 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from audiences.models import Booking, Contact, Service
+from audiences.models import Booking, Contact, Segment, Service
+from audiences.segments import segment_contacts
 from shokti.models import Organization
 
 pytestmark = pytest.mark.django_db
@@ -49,3 +50,16 @@ def test_seed_demo_launches_the_demo_campaigns_once():
     assert set(demo.values_list("campaign_type", "status")) == {("scheduled", "scheduled"), ("triggered", "active")}
     scheduled = demo.get(campaign_type="scheduled")
     assert scheduled.variants.count() == 2 and scheduled.holdout_percentage == 5
+
+
+def test_the_demo_organization_has_seed_004s_example_segments():
+    call_command("seed_demo")
+    call_command("seed_demo")
+    segments = Segment.objects.filter(organization__slug="demo").order_by("public_id")
+    assert [segment.public_id for segment in segments] == ["seg_active", "seg_premium_users"]
+    for segment in segments:
+        assert 0 < segment.estimated_size < Contact.objects.count()
+        assert segment.estimated_size == segment_contacts(segment).count()
+    # seed 001's customers booked 21 to 23 days ago: all active
+    active = set(segment_contacts(segments[0]).values_list("external_id", flat=True))
+    assert set(SEED_001) <= active

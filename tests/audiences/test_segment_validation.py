@@ -2,7 +2,8 @@
 
 import pytest
 
-from audiences.segments import MAX_DEPTH, MAX_NODES, validate_conditions
+from audiences.segment_rules import MAX_DEPTH, MAX_NODES
+from audiences.segments import validate_conditions
 from shokti.errors import ApplicationError
 
 
@@ -65,6 +66,8 @@ def test_a_non_list_is_reported_at_the_root():
         ([{"field": "attributes.a..b", "operator": "eq", "value": 1}], [((0, "field"), "enum")]),
         ([{"field": "attributes.age", "operator": "gt", "value": True}], [((0, "value"), "value_error")]),
         ([{"field": "attributes.age", "operator": "eq", "value": None}], [((0, "value"), "value_error")]),
+        ([{"field": "attributes.age", "operator": "gt", "value": float("nan")}], [((0, "value"), "value_error")]),
+        ([{"field": "bookings.total_spent", "operator": "gt", "value": float("inf")}], [((0, "value"), "float_type")]),
         ([{"field": "attributes.age", "operator": "eq", "value": {"a": 1}}], [((0, "value"), "value_error")]),
         ([{"field": "attributes.tags", "operator": "contains", "value": 1}], [((0, "value"), "string_type")]),
         ([{"field": "consent.fax", "operator": "eq", "value": True}], [((0, "field"), "enum")]),

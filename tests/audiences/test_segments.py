@@ -311,3 +311,22 @@ def test_it_is_one_query_whatever_the_tree(people, org, django_assert_num_querie
 def test_segment_contacts_reads_the_saved_conditions(people, org):
     segment = SegmentFactory(organization=org, conditions=[cond("attributes.plan", "eq", "premium")])
     assert {contact.external_id for contact in segment_contacts(segment)} == {"ana"}
+
+
+def test_attribute_values_and_keys_are_data_never_syntax(org):
+    odd = {"quote": 'say "hi"', "back": "a\\b", "bn": "ঢাকা", "2024": 5, "pct": "50%_off", "tags": [40, "x"]}
+    ContactFactory(organization=org, external_id="odd", attributes=odd)
+    ContactFactory(organization=org, external_id="plain", attributes={"pct": "500 off", "tags": 40})
+
+    for key, value in odd.items():
+        if key != "tags":
+            assert matching(org, cond(f"attributes.{key}", "eq", value)) == {"odd"}, key
+    assert matching(org, cond("attributes.quote", "contains", '"HI"')) == {"odd"}
+    assert matching(org, cond("attributes.pct", "contains", "%_")) == {"odd"}
+    assert matching(org, cond("attributes.bn", "gte", "ঢ")) == {"odd"}
+    assert matching(org, cond("attributes.2024", "gt", 4)) == {"odd"}
+    # a list is neither a number nor text, but it is there
+    assert matching(org, cond("attributes.tags", "gt", 1)) == {"plain"}
+    assert matching(org, cond("attributes.tags", "eq", 40)) == {"plain"}
+    assert matching(org, cond("attributes.tags", "exists")) == {"odd", "plain"}
+    assert matching(org, cond("attributes.tags.0", "eq", 40)) == set()
