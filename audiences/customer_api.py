@@ -16,6 +16,7 @@ from audiences import customer_auth
 from audiences.events import events_ingest
 from audiences.models import Service
 from messaging.models import Message, UserResponse
+from shokti.auth import bearer_token
 from shokti.errors import NotFound
 
 # event_type → the message's user_response.
@@ -124,14 +125,11 @@ class CustomerTokenAuthentication(authentication.BaseAuthentication):
     keyword = "Bearer"
 
     def authenticate(self, request):
-        header = authentication.get_authorization_header(request).decode("latin-1")
-        if not header:
+        raw = bearer_token(request)
+        if raw is None:
             return None
-        keyword, _, raw = header.partition(" ")
-        if keyword.lower() != self.keyword.lower() or not raw.strip():
-            raise exceptions.AuthenticationFailed("Use 'Authorization: Bearer <token>'.")
         try:
-            customer = customer_auth.read_token(raw.strip())
+            customer = customer_auth.read_token(raw)
         except customer_auth.CustomerTokenInvalid as error:
             raise exceptions.AuthenticationFailed(str(error)) from error
         return customer, customer

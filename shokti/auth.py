@@ -13,22 +13,30 @@ from shokti.models import ApiToken, Organization, Role
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
+def bearer_token(request) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header; None without the header, 401 when malformed."""
+    header = authentication.get_authorization_header(request).decode("latin-1")
+    if not header:
+        return None
+    keyword, _, raw = header.partition(" ")
+    if keyword.lower() != "bearer" or not raw.strip():
+        raise exceptions.AuthenticationFailed("Use 'Authorization: Bearer <token>'.")
+    return raw.strip()
+
+
 class ApiTokenAuthentication(authentication.BaseAuthentication):
     """`Authorization: Bearer <token>`; sets request.auth to the ApiToken."""
 
     keyword = "Bearer"
 
     def authenticate(self, request):
-        header = authentication.get_authorization_header(request).decode("latin-1")
-        if not header:
+        raw = bearer_token(request)
+        if raw is None:
             return None
-        keyword, _, raw = header.partition(" ")
-        if keyword.lower() != self.keyword.lower() or not raw.strip():
-            raise exceptions.AuthenticationFailed("Use 'Authorization: Bearer <token>'.")
         token = (
             ApiToken.objects.active()
             .select_related("membership__organization", "membership__user")
-            .filter(key_digest=ApiToken.digest(raw.strip()))
+            .filter(key_digest=ApiToken.digest(raw))
             .first()
         )
         if token is None or not token.membership.user.is_active:
