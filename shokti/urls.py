@@ -2,8 +2,8 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from audiences.customer_api import EventsView, RequestOtpView, ServicesView, VerifyOtpView
 from campaigns.api.smartengage import JobHistoryView, RunSegmentView, SendBulkView, SendSingleView
+from messaging.customer_api import EventsView, RequestOtpView, ServicesView, VerifyOtpView
 from messaging.deeplink_views import book
 from shokti import health
 from shokti.api import MeView
