@@ -20,11 +20,11 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from audiences.models import Contact, Suppression
-from audiences.segments import contacts_matching, segment_contacts
 from campaigns import assignment, lifecycle
 from campaigns.assignment import BUCKETS
 from campaigns.events import execution_resolved
-from campaigns.models import Campaign, Channel, ChannelType, Execution, ExecutionStatus, ExecutionType, SegmentType
+from campaigns.models import Campaign, Channel, ChannelType, Execution, ExecutionStatus, ExecutionType
+from campaigns.selectors import audience_contacts
 from messaging.models import Message, MessageStatus, SkipReason
 from shokti import correlation
 
@@ -85,26 +85,6 @@ def execution_start(
 
 
 # --- resolve --------------------------------------------------------------------------------------
-
-
-def audience_contacts(campaign: Campaign) -> QuerySet[Contact]:
-    """Include segments minus exclude segments, as one lazy queryset."""
-    includes, excludes = [], []
-    for audience in campaign.audiences.select_related("segment"):
-        contacts = (
-            segment_contacts(audience.segment)
-            if audience.segment_id
-            else contacts_matching(organization=campaign.organization_id, conditions=audience.segment_query)
-        )
-        (includes if audience.segment_type == SegmentType.INCLUDE else excludes).append(contacts)
-    if len(includes) == 1 and not excludes:
-        return includes[0]  # the common case, without a self-join
-    include, exclude = Q(pk__in=[]), Q(pk__in=[])
-    for contacts in includes:
-        include |= Q(pk__in=contacts.values("pk"))
-    for contacts in excludes:
-        exclude |= Q(pk__in=contacts.values("pk"))
-    return Contact.objects.filter(organization=campaign.organization_id).filter(include).exclude(exclude)
 
 
 @dataclass

@@ -1,8 +1,10 @@
 """Reads on campaigns, scoped to an organization."""
 
-from django.db.models import Prefetch, QuerySet, Sum
+from django.db.models import Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
+from audiences.models import Contact
+from audiences.segments import contacts_matching, segment_contacts
 from campaigns.models import Campaign, CampaignAudience, Channel, SegmentType, Variant
 from shokti.models import Organization
 
@@ -36,38 +38,55 @@ def campaign_headline_metrics(campaign: Campaign) -> dict[str, int]:
     return {key: value or 0 for key, value in totals.items()}
 
 
-def campaign_audience_estimate(campaign: Campaign) -> dict:
-    """Seed 004's estimate: per include segment, after exclusions, after holdout; COUNTs in the database."""
-    from audiences.models import Contact
-    from audiences.segments import contacts_matching, segment_contacts
-
-    organization = campaign.organization
-    by_segment, includes, excludes = [], [], []
+def audience_sets(
+    campaign: Campaign,
+) -> tuple[list[tuple[CampaignAudience, QuerySet[Contact]]], list[QuerySet[Contact]]]:
+    """Each include audience with its contacts, and the contacts of the exclude audiences (all lazy)."""
+    includes, excludes = [], []
     for audience in campaign.audiences.select_related("segment"):
         contacts = (
             segment_contacts(audience.segment)
             if audience.segment_id
-            else contacts_matching(organization=organization, conditions=audience.segment_query)
+            else contacts_matching(organization=campaign.organization_id, conditions=audience.segment_query)
         )
-        ids = contacts.values("pk")
         if audience.segment_type == SegmentType.INCLUDE:
-            size = contacts.count()
-            by_segment.append(
-                {"segment_id": audience.segment.public_id if audience.segment_id else audience.public_id, "size": size}
-            )
-            includes.append(ids)
+            includes.append((audience, contacts))
         else:
-            excludes.append(ids)
+            excludes.append(contacts)
+    return includes, excludes
 
-    everyone = Contact.objects.filter(organization=organization)
-    included = everyone.none()
-    for ids in includes:
-        included = included | everyone.filter(pk__in=ids)
-    estimated_size = included.count() if includes else 0
-    remaining = included
-    for ids in excludes:
-        remaining = remaining.exclude(pk__in=ids)
-    after_exclusions = remaining.count() if includes else 0
+
+def contacts_in(organization_id: int, includes: list[QuerySet[Contact]], excludes: list[QuerySet[Contact]]):
+    """The union of `includes` minus the union of `excludes`, as one lazy queryset."""
+    if len(includes) == 1 and not excludes:
+        return includes[0]  # the common case, without a self-join
+    include, exclude = Q(pk__in=[]), Q(pk__in=[])
+    for contacts in includes:
+        include |= Q(pk__in=contacts.values("pk"))
+    for contacts in excludes:
+        exclude |= Q(pk__in=contacts.values("pk"))
+    return Contact.objects.filter(organization=organization_id).filter(include).exclude(exclude)
+
+
+def audience_contacts(campaign: Campaign) -> QuerySet[Contact]:
+    """The campaign's audience: include segments minus exclude segments."""
+    includes, excludes = audience_sets(campaign)
+    return contacts_in(campaign.organization_id, [contacts for _, contacts in includes], excludes)
+
+
+def campaign_audience_estimate(campaign: Campaign) -> dict:
+    """Seed 004's estimate: per include segment, after exclusions, after holdout; COUNTs in the database."""
+    includes, excludes = audience_sets(campaign)
+    by_segment = [
+        {
+            "segment_id": audience.segment.public_id if audience.segment_id else audience.public_id,
+            "size": contacts.count(),
+        }
+        for audience, contacts in includes
+    ]
+    included = [contacts for _, contacts in includes]
+    estimated_size = contacts_in(campaign.organization_id, included, []).count() if included else 0
+    after_exclusions = contacts_in(campaign.organization_id, included, excludes).count() if included else 0
     after_holdout = round(after_exclusions * (100 - float(campaign.holdout_percentage)) / 100)
     return {
         "estimated_size": estimated_size,

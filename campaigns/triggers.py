@@ -34,7 +34,7 @@ from prometheus_client import Counter as PrometheusCounter
 
 from audiences.models import Event
 from audiences.segments import contacts_matching, json_conditions_q
-from campaigns import execution
+from campaigns import execution, selectors
 from campaigns.models import (
     Campaign,
     CampaignStatus,
@@ -216,7 +216,7 @@ def _meeting_conditions(trigger: Trigger, events: list[Event]) -> set[int]:
 def _in_audience(campaign: Campaign, contact_ids: set) -> set:
     if not contact_ids or not campaign.audiences.exists():
         return contact_ids
-    return set(execution.audience_contacts(campaign).filter(pk__in=contact_ids).values_list("pk", flat=True))
+    return set(selectors.audience_contacts(campaign).filter(pk__in=contact_ids).values_list("pk", flat=True))
 
 
 def send_time(trigger: Trigger, event: Event, organization: Organization, now: datetime) -> tuple[datetime, str]:

@@ -6,6 +6,7 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from audiences.models import Contact, Segment
+from audiences.segments import validate_conditions
 from campaigns import validation
 from campaigns.models import Campaign, CampaignAudience, Channel, ChannelType, Execution, Trigger, Variant
 from campaigns.triggers import trigger_conditions_validate
@@ -125,8 +126,6 @@ class AudienceSerializer(serializers.ModelSerializer):
 
     def validate_segment_query(self, value):
         if value is not None:
-            from audiences.segments import validate_conditions
-
             validate_conditions(value)
         return value
 
