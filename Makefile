@@ -29,6 +29,7 @@ run: export DEBUG ?= 1
 run: export PORT := $(PORT)
 run: install
 	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/python manage.py ensure_superuser
 	@echo "Shokti on http://127.0.0.1:$(PORT)/  (admin: /admin/, API docs: /docs)"
