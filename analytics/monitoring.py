@@ -9,16 +9,16 @@ process already writes: campaigns, executions and the analytics counters. The
 figures are then right whichever process is scraped, and survive restarts.
 """
 
-import contextlib
 import logging
 from datetime import timedelta
 
 from django.db import DatabaseError
 from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, Sum
-from prometheus_client.core import REGISTRY, CounterMetricFamily, HistogramMetricFamily
+from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
 
 from analytics.models import Counter, Metric
 from campaigns.models import Campaign, CampaignStatus, Execution, ExecutionStatus, ExecutionType
+from shokti.prometheus import register_collector
 
 logger = logging.getLogger(__name__)
 
@@ -89,7 +89,5 @@ _collector = CampaignCollector()
 
 
 def register() -> None:
-    """Adds the collector to the default registry that /metrics exports; once per process."""
-    # ready() can run twice in one process (some test runners): the second registration is a no-op.
-    with contextlib.suppress(ValueError):
-        REGISTRY.register(_collector)
+    """Adds the collector to what /metrics serves, once per process."""
+    register_collector(_collector)

@@ -9,8 +9,6 @@ them with two grouped queries on each scrape: correct across any number of
 processes and hosts, and it survives restarts.
 """
 
-import contextlib
-
 from django.db import DatabaseError
 from django.db.models import Count, Q, Sum
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
@@ -70,10 +68,11 @@ class AiMessageCollector:
                                     buckets=buckets, sum_value=timings["total"] or 0.0)  # fmt: skip
 
 
-def register() -> None:
-    """Adds the collector to the default registry that /metrics serves, once per process."""
-    from prometheus_client import REGISTRY
+_collector = AiMessageCollector()
 
-    # A second ready() (in tests) finds it registered already.
-    with contextlib.suppress(ValueError):
-        REGISTRY.register(AiMessageCollector())
+
+def register() -> None:
+    """Adds the collector to what /metrics serves, once per process."""
+    from shokti.prometheus import register_collector
+
+    register_collector(_collector)

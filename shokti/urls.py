@@ -5,7 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from campaigns.api.smartengage import JobHistoryView, RunSegmentView, SendBulkView, SendSingleView
 from messaging.customer_api import EventsView, RequestOtpView, ServicesView, VerifyOtpView
 from messaging.deeplink_views import book
-from shokti import health
+from shokti import health, prometheus
 from shokti.api import MeView
 from shokti.jobs import JobStatusView
 
@@ -38,7 +38,7 @@ smartengage_admin = [
 urlpatterns = [
     path("health", health.live, name="health"),
     path("health/ready", health.ready, name="health-ready"),
-    path("", include("django_prometheus.urls")),
+    path("metrics", prometheus.metrics, name="prometheus-metrics"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("redoc", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
